@@ -33,7 +33,7 @@ const (
 // is all we need to skip a clean word in one step.
 func wordIsSafe(x uint64) bool {
 	below := (x - lsb*0x20) & ^x & msb // some byte < 0x20
-	above := ((x + lsb*1) | x) & msb    // some byte > 0x7E
+	above := ((x + lsb*1) | x) & msb   // some byte > 0x7E
 	y := x ^ (lsb * '%')
 	pct := (y - lsb) & ^y & msb // some byte == '%'
 	return below|above|pct == 0

@@ -1,0 +1,428 @@
+package writer
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+)
+
+// ErrMalformed is wrapped by the per-line problems Export reports.
+var ErrMalformed = errors.New("malformed line")
+
+// maxExportLine bounds the memory Export uses for one line; a longer line
+// is reported and skipped. Lines of a default configuration are under
+// 200 KiB (64 KiB of MSG, at most three bytes per client byte).
+const maxExportLine = 64 << 20
+
+// maxReported bounds how many line problems the returned error lists;
+// the count of all of them is always given.
+const maxReported = 100
+
+// Export reads an events or security file from r (name is used in error
+// messages only) and writes its lines to w for people and SIEMs (SPEC
+// §1.3, issue 6). It only reads. Each line is checked with CheckLine; its
+// kind comes from its column count (15: events, 9: security).
+//
+// Default output, one line per input line, the same columns TAB-separated
+// with LEN dropped:
+//
+//	events:   TIME ID PEER AUTH TLS FLAGS PRI TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG
+//	security: TIME ID PEER AUTH TLS ACTION RESULT DETAIL
+//
+// A "-" column is an absent value. Client columns (AUTH and 9–15) are
+// percent-decoded, then every column but DETAIL is escaped the way
+// strconv.QuoteToASCII escapes, without the quotes: '\\' and '"' get a
+// backslash, control bytes are \n, \t, \x1b, …, non-ASCII runes are
+// \u202e or \U0001f600, invalid UTF-8 bytes \xff, and a client value
+// that is literally "-" is \x2d so it cannot read as absent. So the output
+// is printable ASCII, nothing in it acts on a terminal, and
+// strconv.Unquote(`"` + column + `"`) gives back the exact bytes. DETAIL
+// is printed as it stands in the file: a JSON object of printable ASCII
+// (its client strings stay percent-encoded, SPEC §3.4).
+//
+// With jsonOut, JSON Lines: one object per input line with the keys
+// time, id, peer, auth, tls, flags (array), pri (number), facility and
+// severity (RFC 5424 names), timestamp, hostname, app_name, procid,
+// msgid, sd, msg for events and time, id, peer, auth, tls, action,
+// result, detail (the DETAIL object itself) for security lines. An absent
+// value is null. A client value is its decoded text when that is valid
+// UTF-8; otherwise the key holds the percent-encoded form from the file
+// and "<key>_encoding" is "percent". The output is ASCII only, with
+// control bytes, non-ASCII runes (U+2028 and U+2029 among them), '<', '>'
+// and '&' escaped as \uXXXX, so it is safe on a terminal and in HTML.
+//
+// A malformed line is skipped and export goes on; the returned error then
+// lists "NAME:LINE: what" for each (up to 100) and wraps ErrMalformed.
+// A read or write error ends export at once.
+func Export(w io.Writer, r io.Reader, name string, jsonOut bool) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var (
+		problems []error
+		bad      int
+		line     []byte // the current line, without LF
+		out      []byte
+		x        exporter
+	)
+	for lineNo := 1; ; lineNo++ {
+		var (
+			tooLong, eof bool
+			err          error
+		)
+		line, tooLong, eof, err = readLine(br, line[:0])
+		if err != nil {
+			return fmt.Errorf("export %s: %w", name, err)
+		}
+		if eof && len(line) == 0 && !tooLong {
+			break
+		}
+		var lineErr error
+		if tooLong {
+			lineErr = fmt.Errorf("%w: longer than %d bytes", ErrMalformed, maxExportLine)
+		} else {
+			out, lineErr = x.line(out[:0], line, jsonOut)
+		}
+		if lineErr != nil {
+			bad++
+			if len(problems) < maxReported {
+				problems = append(problems, fmt.Errorf("%s:%d: %w", name, lineNo, lineErr))
+			}
+		} else if _, err := bw.Write(out); err != nil {
+			return fmt.Errorf("export %s: %w", name, err)
+		}
+		if eof {
+			break
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("export %s: %w", name, err)
+	}
+	if bad > 0 {
+		summary := fmt.Errorf("%s: %d malformed lines", name, bad)
+		if bad > len(problems) {
+			summary = fmt.Errorf("%s: %d malformed lines (first %d listed)", name, bad, len(problems))
+		}
+		return errors.Join(append(problems, summary)...)
+	}
+	return nil
+}
+
+// readLine appends the next line of br, without its LF, to buf. At the
+// end of input it returns eof (and the last, unterminated line if any).
+// A line longer than maxExportLine is consumed and returned as tooLong.
+func readLine(br *bufio.Reader, buf []byte) (line []byte, tooLong, eof bool, err error) {
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !tooLong {
+			if len(buf)+len(chunk) > maxExportLine+1 {
+				tooLong, buf = true, buf[:0]
+			} else {
+				buf = append(buf, chunk...)
+			}
+		}
+		switch err {
+		case nil:
+			if !tooLong {
+				buf = buf[:len(buf)-1]
+			}
+			return buf, tooLong, false, nil
+		case bufio.ErrBufferFull:
+			continue
+		case io.EOF:
+			return buf, tooLong, true, nil
+		default:
+			return buf, tooLong, false, err
+		}
+	}
+}
+
+// exporter holds scratch space reused from line to line.
+type exporter struct {
+	cols [EventColumns][]byte
+	dec  []byte
+}
+
+// Column names in lines, for messages, and their JSON keys.
+var (
+	eventNames    = [EventColumns]string{"LEN", "TIME", "ID", "PEER", "AUTH", "TLS", "FLAGS", "PRI", "TIMESTAMP", "HOSTNAME", "APP-NAME", "PROCID", "MSGID", "SD", "MSG"}
+	eventKeys     = [EventColumns]string{"", "time", "id", "peer", "auth", "tls", "flags", "pri", "timestamp", "hostname", "app_name", "procid", "msgid", "sd", "msg"}
+	securityNames = [SecurityColumns]string{"LEN", "TIME", "ID", "PEER", "AUTH", "TLS", "ACTION", "RESULT", "DETAIL"}
+	securityKeys  = [SecurityColumns]string{"", "time", "id", "peer", "auth", "tls", "action", "result", "detail"}
+)
+
+// Column indexes (0-based) with a special treatment.
+const (
+	colAuth   = 4
+	colFlags  = 6
+	colPRI    = 7
+	colClient = 8 // events: 8..14 are client fields
+	colDetail = 8 // security
+)
+
+// line appends the export of one line to out.
+func (x *exporter) line(out, line []byte, jsonOut bool) ([]byte, error) {
+	n := bytes.Count(line, []byte{'\t'}) + 1
+	if n != EventColumns && n != SecurityColumns {
+		return out, fmt.Errorf("%w: %d columns, want %d (events) or %d (security)", ErrMalformed, n, EventColumns, SecurityColumns)
+	}
+	if err := CheckLine(line, n); err != nil {
+		return out, err
+	}
+	cols := x.cols[:n]
+	for i := range cols {
+		j := bytes.IndexByte(line, '\t')
+		if j < 0 {
+			j = len(line)
+		}
+		cols[i], line = line[:j], line[min(j+1, len(line)):]
+	}
+	if n == EventColumns {
+		return x.event(out, cols, jsonOut)
+	}
+	return x.security(out, cols, jsonOut)
+}
+
+func (x *exporter) event(out []byte, cols [][]byte, jsonOut bool) ([]byte, error) {
+	pri, err := parsePRI(cols[colPRI])
+	if err != nil {
+		return out, err
+	}
+	if !jsonOut {
+		for i := 1; i < EventColumns; i++ {
+			if i > 1 {
+				out = append(out, '\t')
+			}
+			if i == colAuth || i >= colClient {
+				if out, err = x.textClient(out, cols[i]); err != nil {
+					return out, fmt.Errorf("column %d (%s): %w", i+1, eventNames[i], err)
+				}
+			} else {
+				out = appendGoEscaped(out, cols[i])
+			}
+		}
+		return append(out, '\n'), nil
+	}
+	out = append(out, '{')
+	for i := 1; i < EventColumns; i++ {
+		if i > 1 {
+			out = append(out, ',')
+		}
+		out = appendJSONString(out, eventKeys[i])
+		out = append(out, ':')
+		switch {
+		case i == colFlags:
+			out = append(out, '[')
+			for k, f := range bytes.Split(cols[i], []byte{','}) {
+				if k > 0 {
+					out = append(out, ',')
+				}
+				out = appendJSONString(out, f)
+			}
+			out = append(out, ']')
+		case i == colPRI:
+			if pri < 0 {
+				out = append(out, `null,"facility":null,"severity":null`...)
+			} else {
+				out = append(out, cols[i]...)
+				out = append(out, `,"facility":`...)
+				out = appendJSONString(out, facilityNames[pri/8])
+				out = append(out, `,"severity":`...)
+				out = appendJSONString(out, severityNames[pri%8])
+			}
+		case i == colAuth || i >= colClient:
+			if out, err = x.jsonClient(out, eventKeys[i], cols[i]); err != nil {
+				return out, fmt.Errorf("column %d (%s): %w", i+1, eventNames[i], err)
+			}
+		default:
+			out = appendJSONServer(out, cols[i])
+		}
+	}
+	return append(out, '}', '\n'), nil
+}
+
+func (x *exporter) security(out []byte, cols [][]byte, jsonOut bool) ([]byte, error) {
+	detail := cols[colDetail]
+	if len(detail) == 0 || detail[0] != '{' || !json.Valid(detail) {
+		return out, fmt.Errorf("%w: column 9 (DETAIL) is not a JSON object", ErrMalformed)
+	}
+	var err error
+	if !jsonOut {
+		for i := 1; i < SecurityColumns; i++ {
+			if i > 1 {
+				out = append(out, '\t')
+			}
+			switch i {
+			case colAuth:
+				if out, err = x.textClient(out, cols[i]); err != nil {
+					return out, fmt.Errorf("column %d (%s): %w", i+1, securityNames[i], err)
+				}
+			case colDetail:
+				out = append(out, detail...) // printable ASCII, checked by CheckLine
+			default:
+				out = appendGoEscaped(out, cols[i])
+			}
+		}
+		return append(out, '\n'), nil
+	}
+	out = append(out, '{')
+	for i := 1; i < SecurityColumns; i++ {
+		if i > 1 {
+			out = append(out, ',')
+		}
+		out = appendJSONString(out, securityKeys[i])
+		out = append(out, ':')
+		switch i {
+		case colAuth:
+			if out, err = x.jsonClient(out, securityKeys[i], cols[i]); err != nil {
+				return out, fmt.Errorf("column %d (%s): %w", i+1, securityNames[i], err)
+			}
+		case colDetail:
+			// DETAIL is valid JSON of printable ASCII, so '<', '>' and '&'
+			// can only stand inside its strings, where \u escapes mean
+			// the same.
+			for _, c := range detail {
+				if c == '<' || c == '>' || c == '&' {
+					out = appendU(out, rune(c))
+				} else {
+					out = append(out, c)
+				}
+			}
+		default:
+			out = appendJSONServer(out, cols[i])
+		}
+	}
+	return append(out, '}', '\n'), nil
+}
+
+// textClient appends a client column decoded and Go-escaped; a literal
+// "-" is \x2d, so that "-" alone keeps meaning absent.
+func (x *exporter) textClient(out, col []byte) ([]byte, error) {
+	if len(col) == 1 && col[0] == '-' {
+		return append(out, '-'), nil
+	}
+	var err error
+	if x.dec, err = Decode(x.dec[:0], col); err != nil {
+		return out, err
+	}
+	if len(x.dec) == 1 && x.dec[0] == '-' {
+		return append(out, `\x2d`...), nil
+	}
+	return appendGoEscaped(out, x.dec), nil
+}
+
+// jsonClient appends a client column's JSON value: null, the decoded
+// text when it is valid UTF-8, else the percent-encoded form followed by
+// "<key>_encoding":"percent".
+func (x *exporter) jsonClient(out []byte, key string, col []byte) ([]byte, error) {
+	if len(col) == 1 && col[0] == '-' {
+		return append(out, "null"...), nil
+	}
+	var err error
+	if x.dec, err = Decode(x.dec[:0], col); err != nil {
+		return out, err
+	}
+	if utf8.Valid(x.dec) {
+		return appendJSONString(out, x.dec), nil
+	}
+	out = appendJSONString(out, col)
+	out = append(out, ',')
+	out = appendJSONString(out, key+"_encoding")
+	return append(out, `:"percent"`...), nil
+}
+
+// appendJSONServer appends a server column: null for "-", else a string.
+func appendJSONServer(out, col []byte) []byte {
+	if len(col) == 1 && col[0] == '-' {
+		return append(out, "null"...)
+	}
+	return appendJSONString(out, col)
+}
+
+// parsePRI reads the PRI column: -1 for "-", else 0–191 written as
+// AppendEvent writes it (no sign, no leading zero).
+func parsePRI(col []byte) (int, error) {
+	if len(col) == 1 && col[0] == '-' {
+		return -1, nil
+	}
+	v := 0
+	ok := len(col) >= 1 && len(col) <= 3 && (col[0] != '0' || len(col) == 1)
+	for _, c := range col {
+		if c < '0' || c > '9' {
+			ok = false
+			break
+		}
+		v = v*10 + int(c-'0')
+	}
+	if !ok || v > 191 {
+		return 0, fmt.Errorf("%w: column 8 (PRI) is neither - nor a number 0-191", ErrMalformed)
+	}
+	return v, nil
+}
+
+// RFC 5424 §6.2.1, Table 1 and Table 2, in the short names syslog tools use.
+var (
+	facilityNames = [24]string{"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
+		"uucp", "cron", "authpriv", "ftp", "ntp", "security", "console", "solaris-cron",
+		"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"}
+	severityNames = [8]string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
+)
+
+// appendGoEscaped appends b escaped as strconv.QuoteToASCII would,
+// without the surrounding quotes.
+func appendGoEscaped(dst, b []byte) []byte {
+	const lowerHex = "0123456789abcdef"
+	start := 0
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c >= 0x20 && c < 0x7F && c != '\\' && c != '"' {
+			i++
+			continue
+		}
+		dst = append(dst, b[start:i]...)
+		size := 1
+		switch c {
+		case '\\', '"':
+			dst = append(dst, '\\', c)
+		case '\a':
+			dst = append(dst, `\a`...)
+		case '\b':
+			dst = append(dst, `\b`...)
+		case '\f':
+			dst = append(dst, `\f`...)
+		case '\n':
+			dst = append(dst, `\n`...)
+		case '\r':
+			dst = append(dst, `\r`...)
+		case '\t':
+			dst = append(dst, `\t`...)
+		case '\v':
+			dst = append(dst, `\v`...)
+		default:
+			var r rune = utf8.RuneError
+			if c >= utf8.RuneSelf {
+				r, size = utf8.DecodeRune(b[i:])
+			}
+			switch {
+			case r == utf8.RuneError && size == 1:
+				dst = append(dst, '\\', 'x', lowerHex[c>>4], lowerHex[c&0xF])
+			case r < 0x10000:
+				dst = append(dst, '\\', 'u')
+				for s := 12; s >= 0; s -= 4 {
+					dst = append(dst, lowerHex[r>>s&0xF])
+				}
+			default:
+				dst = append(dst, '\\', 'U')
+				for s := 28; s >= 0; s -= 4 {
+					dst = append(dst, lowerHex[r>>s&0xF])
+				}
+			}
+		}
+		i += size
+		start = i
+	}
+	return append(dst, b[start:]...)
+}
