@@ -1,0 +1,354 @@
+package seal
+
+import (
+	"bufio"
+	"crypto/hmac"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// SealsName is the chain file in a log directory (SPEC §3.1).
+const SealsName = "seals.log"
+
+// Errors of the chain.
+var (
+	// ErrChain: seals.log cannot be continued as it is (torn last line,
+	// malformed line, broken link, or a head that does not fit the key
+	// state). The server must not seal on; verify tells what is wrong.
+	ErrChain = errors.New("seal chain cannot be continued")
+	// ErrChainBroken: a seal line may have been written only in part, or
+	// its fsync failed. The Chain refuses further seals; Close it and
+	// OpenChain again, which sees what reached the file.
+	ErrChainBroken = errors.New("seal chain broken by a failed write")
+	// ErrKeyPersist wraps a failure to persist the evolved key state after
+	// a seal. The seal itself is durable and the Record returned with this
+	// error is valid; the state is written again before the next seal.
+	ErrKeyPersist = errors.New("evolved key state not persisted")
+	// ErrLocked: another process holds seals.log.
+	ErrLocked = errors.New("seals.log is in use by another process")
+	// ErrSealArgs: Seal was called with a bad kind, file name or count.
+	ErrSealArgs = errors.New("bad seal arguments")
+)
+
+// maxSealLine bounds a seal line when reading seals.log: a canonical line
+// is under 300 bytes.
+const maxSealLine = 4096
+
+// ChainOptions are the injected parts of a Chain.
+type ChainOptions struct {
+	// AppendOnly sets FS_APPEND_FL on seals.log when it is created or
+	// opened (SPEC §3.1: append-only for life); nil = --no-chattr.
+	AppendOnly func(*os.File) error
+	// Now is the clock for TIME; nil = time.Now.
+	Now func() time.Time
+	// Head receives "seal head SEQ:MAC\n" after every seal (SPEC §4: stderr
+	// in production, so that the journal keeps a copy); nil = none.
+	Head io.Writer
+}
+
+// Chain appends seals to DIR/seals.log with the server's evolving key.
+// It is safe for concurrent use.
+type Chain struct {
+	path    string // DIR/seals.log
+	keyPath string
+	now     func() time.Time
+	head    io.Writer
+
+	mu             sync.Mutex // guards everything below
+	f              *os.File   // seals.log, O_APPEND, flock'ed
+	st             keyState   // key for the next seal (st.seq) and MAC of the last
+	last           map[string]Record
+	broken         error // sticky ErrChainBroken
+	persistPending bool  // st is newer than the file at keyPath
+	buf            []byte
+}
+
+// OpenChain opens (creating, 0640) DIR/seals.log for appending and loads
+// the key state at keyPath (SPEC §4).
+//
+// It reads seals.log once, streaming, to learn the head and the last seal
+// of every file, and checks what it can without K1: SEQ 1, 2, 3 … and each
+// PREV equal to the MAC before it. Against the key state:
+//   - last SEQ == state seq-1 and its MAC == state prev: the normal case.
+//   - last SEQ >= state seq: a crash after the seal line was fsynced but
+//     before the evolved key was persisted (or an older seal.key restored).
+//     The state's key can still check those lines' MACs; OpenChain does,
+//     then evolves the key past the last SEQ and persists it, so that no
+//     key is ever used twice and SEQ has no gap.
+//   - anything else (seals lost from seals.log, a foreign key) is an error
+//     wrapping ErrKeyState: continuing would hide the damage.
+//
+// A torn last line (no LF) is an error wrapping ErrChain, not repaired:
+// seals.log is append-only, so the fragment cannot be removed, and
+// sealing on after it would make every later verify fail at that line
+// while reusing its key. It cannot happen when the line's write(2) and
+// fsync completed, so it means a failed disk; the operator decides.
+func OpenChain(dir, keyPath string, opt ChainOptions) (*Chain, error) {
+	c := &Chain{
+		path:    filepath.Join(dir, SealsName),
+		keyPath: keyPath,
+		now:     opt.Now,
+		head:    opt.Head,
+		last:    make(map[string]Record),
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	st, err := loadState(keyPath)
+	if err != nil {
+		return nil, err
+	}
+	c.st = st
+	if err := c.openFile(opt.AppendOnly); err != nil {
+		c.st.wipe()
+		return nil, err
+	}
+	if err := c.load(); err != nil {
+		c.f.Close()
+		c.st.wipe()
+		return nil, err
+	}
+	return c, nil
+}
+
+// openFile opens seals.log for appending, refusing a symlink or other
+// non-regular file, takes an exclusive lock and sets append-only.
+func (c *Chain) openFile(appendOnly func(*os.File) error) error {
+	created := false
+	if fi, err := os.Lstat(c.path); errors.Is(err, os.ErrNotExist) {
+		created = true
+	} else if err != nil {
+		return fmt.Errorf("%s: %w", c.path, err)
+	} else if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s: %w: not a regular file", c.path, ErrChain)
+	}
+	f, err := os.OpenFile(c.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o640)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", c.path, ErrLocked)
+	}
+	if created {
+		// SPEC §3.1: files 0640 whatever the umask; make the name durable.
+		if err := f.Chmod(0o640); err != nil {
+			f.Close()
+			return fmt.Errorf("%s: %w", c.path, err)
+		}
+		if err := syncDir(filepath.Dir(c.path)); err != nil {
+			f.Close()
+			return fmt.Errorf("%s: %w", c.path, err)
+		}
+	}
+	if appendOnly != nil {
+		if err := appendOnly(f); err != nil {
+			f.Close()
+			return fmt.Errorf("%s: append-only: %w", c.path, err)
+		}
+	}
+	c.f = f
+	return nil
+}
+
+// load streams seals.log (see OpenChain) and reconciles it with c.st.
+func (c *Chain) load() error {
+	r, err := os.Open(c.path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.path, err)
+	}
+	defer r.Close()
+	br := bufio.NewReaderSize(r, 64<<10)
+	var (
+		lastSeq uint64
+		lastMAC [32]byte
+		n       int
+		key     [32]byte // key for seal keySeq, once SEQ reaches the state's
+		keySeq  uint64
+	)
+	defer wipe(&key)
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(line) == 0 && err == io.EOF {
+			break
+		}
+		n++
+		if errors.Is(err, bufio.ErrBufferFull) || len(line) > maxSealLine {
+			return fmt.Errorf("%s: line %d: %w: line too long", c.path, n, ErrChain)
+		}
+		if err == io.EOF {
+			return fmt.Errorf("%s: line %d: %w: torn last line (no LF), %d bytes", c.path, n, ErrChain, len(line))
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.path, err)
+		}
+		rec, body, perr := parseLine(line[:len(line)-1])
+		if perr != nil {
+			return fmt.Errorf("%s: line %d: %w: %w", c.path, n, ErrChain, perr)
+		}
+		if rec.Seq != lastSeq+1 || rec.Prev != lastMAC {
+			return fmt.Errorf("%s: line %d: %w: seal %d does not follow seal %d", c.path, n, ErrChain, rec.Seq, lastSeq)
+		}
+		if rec.Seq >= c.st.seq {
+			// Lines the key state has not caught up with: check them with it.
+			if keySeq == 0 {
+				key, keySeq = c.st.key, c.st.seq
+				if rec.Prev != c.st.prev {
+					return fmt.Errorf("%s: line %d: %w: seal %d PREV differs from the key state's prev", c.keyPath, n, ErrKeyState, rec.Seq)
+				}
+			}
+			if mac := computeMAC(&key, body); !hmac.Equal(mac[:], rec.MAC[:]) {
+				return fmt.Errorf("%s: line %d: %w: seal %d MAC does not match the key state", c.keyPath, n, ErrKeyState, rec.Seq)
+			}
+			next := evolve(key)
+			wipe(&key)
+			key, keySeq = next, keySeq+1
+		}
+		lastSeq, lastMAC = rec.Seq, rec.MAC
+		c.last[rec.File] = rec
+	}
+	switch {
+	case keySeq != 0:
+		// Crash between the seal line's fsync and the state's rename:
+		// move the state past the last seal and persist it before use.
+		c.st.wipe()
+		c.st = keyState{seq: keySeq, key: key, prev: lastMAC}
+		if err := saveState(c.keyPath, &c.st); err != nil {
+			return fmt.Errorf("%w: %w", ErrKeyState, err)
+		}
+	case lastSeq+1 != c.st.seq:
+		return fmt.Errorf("key state %s: %w: it is at seq %d but %s ends at seal %d", c.keyPath, ErrKeyState, c.st.seq, c.path, lastSeq)
+	case lastMAC != c.st.prev:
+		return fmt.Errorf("key state %s: %w: its prev is not the MAC of seal %d in %s", c.keyPath, ErrKeyState, lastSeq, c.path)
+	}
+	return nil
+}
+
+// Seal appends one seal line (SPEC §4 columns) for the first bytes of
+// file, fsyncs seals.log, THEN evolves K(n+1) = HMAC-SHA256(Kn, "sealog key
+// evolution"), wipes Kn and persists the state atomically. Callers must
+// have fsynced the file's data first. lines is the number of LF-terminated
+// lines among those bytes and sum their SHA-256.
+//
+// Errors: ErrSealArgs and a write that wrote nothing leave the chain as it
+// was (retry is safe). ErrChainBroken (partial write, failed fsync) is
+// sticky: reopen the chain. An error wrapping ErrKeyPersist comes with a
+// valid Record: the seal is done and must not be repeated.
+func (c *Chain) Seal(kind Kind, file string, bytes, lines int64, sum [32]byte) (Record, error) {
+	if !kind.valid() {
+		return Record{}, fmt.Errorf("seal %s: %w: kind %q", file, ErrSealArgs, kind)
+	}
+	if _, ok := fileStream([]byte(file)); !ok {
+		return Record{}, fmt.Errorf("seal %s: %w: %w", file, ErrSealArgs, ErrFileName)
+	}
+	if bytes < 0 || lines < 0 || lines > bytes || bytes > 1<<62 {
+		return Record{}, fmt.Errorf("seal %s: %w: bytes %d, lines %d", file, ErrSealArgs, bytes, lines)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.f == nil {
+		return Record{}, fmt.Errorf("seal %s: %w", file, os.ErrClosed)
+	}
+	if c.broken != nil {
+		return Record{}, fmt.Errorf("seal %s: %w", file, c.broken)
+	}
+	if c.persistPending {
+		// A failed persist is retried first; if it fails again we still
+		// seal: the key on disk is old either way, and OpenChain recovers.
+		if saveState(c.keyPath, &c.st) == nil {
+			c.persistPending = false
+		}
+	}
+	r := Record{
+		Seq:    c.st.seq,
+		Time:   c.now().UTC().Truncate(time.Microsecond),
+		Kind:   kind,
+		File:   file,
+		Bytes:  bytes,
+		Lines:  lines,
+		SHA256: sum,
+		Prev:   c.st.prev,
+	}
+	c.buf = appendBody(c.buf[:0], &r)
+	r.MAC = computeMAC(&c.st.key, c.buf)
+	c.buf = appendLine(c.buf[:0], &r)
+	n, err := c.f.Write(c.buf)
+	if err != nil {
+		if n == 0 {
+			return Record{}, fmt.Errorf("seal %s: %s: %w", file, c.path, err)
+		}
+		c.broken = fmt.Errorf("%w: %s: %w", ErrChainBroken, c.path, err)
+		return Record{}, fmt.Errorf("seal %s: %w", file, c.broken)
+	}
+	if err := c.f.Sync(); err != nil {
+		// The line may or may not be on disk: never reuse this key.
+		c.broken = fmt.Errorf("%w: %s: fsync: %w", ErrChainBroken, c.path, err)
+		return Record{}, fmt.Errorf("seal %s: %w", file, c.broken)
+	}
+	// SPEC §4: the seal line is durable; now evolve and forget Kn.
+	next := evolve(c.st.key)
+	c.st.wipe()
+	c.st = keyState{seq: r.Seq + 1, key: next, prev: r.MAC}
+	wipe(&next)
+	c.last[file] = r
+	if c.head != nil {
+		c.buf = append(c.buf[:0], "seal head "...)
+		c.buf = strconv.AppendUint(c.buf, r.Seq, 10)
+		c.buf = append(c.buf, ':')
+		c.buf = hex.AppendEncode(c.buf, r.MAC[:])
+		c.buf = append(c.buf, '\n')
+		c.head.Write(c.buf) // best effort: the journal copy is a convenience
+	}
+	if err := saveState(c.keyPath, &c.st); err != nil {
+		c.persistPending = true
+		return r, fmt.Errorf("seal %s: %w: %w", file, ErrKeyPersist, err)
+	}
+	return r, nil
+}
+
+// Last returns the last seal of the file name found in seals.log or made
+// since the chain was opened.
+func (c *Chain) Last(file string) (Record, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.last[file]
+	return r, ok
+}
+
+// Head returns the SEQ and MAC of the last seal; seq 0 and a zero MAC
+// when the chain is empty.
+func (c *Chain) Head() (seq uint64, mac [32]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.st.seq - 1, c.st.prev
+}
+
+// Close persists a pending key state, closes seals.log and wipes the key.
+func (c *Chain) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.f == nil {
+		return nil
+	}
+	var errs []error
+	if c.persistPending {
+		if err := saveState(c.keyPath, &c.st); err != nil {
+			errs = append(errs, fmt.Errorf("%w: %w", ErrKeyPersist, err))
+		}
+		c.persistPending = false
+	}
+	if err := c.f.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", c.path, err))
+	}
+	c.f = nil
+	c.st.wipe()
+	return errors.Join(errs...)
+}
