@@ -1,0 +1,265 @@
+package rotate
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+var (
+	// ErrNoCapability: the process may not set or clear the append-only or
+	// immutable attribute (EPERM from FS_IOC_SETFLAGS).
+	ErrNoCapability = errors.New("missing capability CAP_LINUX_IMMUTABLE, needed for append-only and immutable files (run with it, or with --no-chattr)")
+	// ErrUnsupported: the filesystem has no append-only/immutable attributes
+	// (ENOTTY, EOPNOTSUPP or EINVAL from the ioctl). Wrapping errors name the
+	// filesystem type.
+	ErrUnsupported = errors.New("filesystem does not support append-only and immutable attributes (use ext4, xfs or btrfs, or --no-chattr)")
+)
+
+var errNotRegular = errors.New("not a regular file")
+
+const (
+	fileMode = 0o640 // SPEC §3.1
+	dirMode  = 0o750 // SPEC §1.1 --dir
+
+	// maxCollisions bounds the +1 ms search for a free name in Create. Two
+	// files of one stream in the same millisecond are rare; a thousand in a
+	// row means something else is creating names, and looping on is wrong.
+	maxCollisions = 1000
+)
+
+// EnsureDir makes the log directory (SPEC §1.1 --dir): missing directories,
+// parents included, are created with mode exactly 0750 whatever the umask,
+// and their parents are fsynced so that the new entries survive a crash. An
+// existing directory (or a symbolic link to one) is accepted as it is: its
+// mode is the operator's choice. Anything else at dir is an error.
+func EnsureDir(dir string) error {
+	if dir == "" {
+		return errors.New("log directory: empty path")
+	}
+	dir = filepath.Clean(dir)
+	fi, err := os.Stat(dir)
+	switch {
+	case err == nil:
+		if !fi.IsDir() {
+			return fmt.Errorf("log directory %s: %w", dir, syscall.ENOTDIR)
+		}
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("log directory %s: %w", dir, err)
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := EnsureDir(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, dirMode); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return EnsureDir(dir) // created concurrently: check what it is
+		}
+		return fmt.Errorf("log directory %s: %w", dir, err)
+	}
+	// Mkdir's mode passed through the umask; set it exactly, on the
+	// directory just made rather than on whatever the name points to now.
+	d, err := os.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return fmt.Errorf("log directory %s: %w", dir, err)
+	}
+	err = d.Chmod(dirMode)
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = syncDir(parent)
+	}
+	if err != nil {
+		return fmt.Errorf("log directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+// File is the active file of one stream. It is not safe for concurrent use:
+// the goroutine that writes owns it. Size, Lines and Sum describe the same
+// prefix of the file as long as no Write runs between the calls, which is
+// what a checkpoint seal needs (SPEC §4). Sync only touches the descriptor.
+type File struct {
+	f      *os.File
+	name   string
+	path   string
+	opened time.Time
+	size   int64
+	lines  int64
+	h      hash.Hash
+	sum    [sha256.Size]byte // scratch for Sum, so that a checkpoint does not allocate
+}
+
+// Create opens a new active file DIR/<stream>-YYYYMMDDTHHMMSS.mmmZ.log
+// (SPEC §3.1), named for now in UTC truncated to the millisecond; when that
+// name exists, 1 ms is added until a free one is found, so a name is never
+// reused and names still sort by opening time. Opened returns the time in the
+// name.
+//
+// The file is opened O_WRONLY|O_CREATE|O_EXCL|O_APPEND|O_CLOEXEC and set to
+// mode exactly 0640 with fchmod (the umask is ignored; this must happen
+// before chattr +a, which forbids chmod). When chattr is true, FS_APPEND_FL
+// is set before the first byte. The directory is then fsynced so that the
+// new name survives a crash. On any failure the empty file is closed and
+// removed, and the error is returned (wrapping ErrNoCapability or
+// ErrUnsupported when the attribute could not be set).
+//
+// stream must be 1 to 32 lowercase ASCII letters ("events", "security").
+func Create(dir, stream string, now time.Time, chattr bool) (*File, error) {
+	if !validStream(stream) {
+		return nil, fmt.Errorf("create log file in %s: invalid stream name %q", dir, stream)
+	}
+	t := now.UTC().Truncate(time.Millisecond)
+	if y := t.Year(); y < 0 || y > 9999 {
+		return nil, fmt.Errorf("create %s file in %s: time %s has no 4-digit year", stream, dir, t)
+	}
+	var (
+		f    *os.File
+		name string
+		path string
+		err  error
+	)
+	for i := 0; ; i++ {
+		if i == maxCollisions {
+			return nil, fmt.Errorf("create %s file in %s: %d names in a row from %s exist", stream, dir, maxCollisions, FormatStamp(now))
+		}
+		name = string(appendName(make([]byte, 0, len(stream)+30), stream, t))
+		path = filepath.Join(dir, name)
+		// os.OpenFile adds O_CLOEXEC. O_EXCL also refuses to follow a
+		// symbolic link planted under the name.
+		f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, fileMode)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("create %s file: %w", stream, err)
+		}
+		t = t.Add(time.Millisecond)
+	}
+	fail := func(err error, flagged bool) (*File, error) {
+		if flagged {
+			_ = withFd(f, func(fd int) error {
+				flags, err := getFlags(fd)
+				if err == nil {
+					err = setFlags(fd, flags&^(flagAppend|flagImmutable))
+				}
+				return err
+			})
+		}
+		_ = f.Close()
+		_ = os.Remove(path)
+		return nil, err
+	}
+	if err := f.Chmod(fileMode); err != nil {
+		return fail(fmt.Errorf("create %s: %w", path, err), false)
+	}
+	if chattr {
+		if err := SetAppendOnly(f); err != nil {
+			return fail(err, false)
+		}
+	}
+	if err := syncDir(dir); err != nil {
+		return fail(fmt.Errorf("create %s: %w", path, err), chattr)
+	}
+	return &File{f: f, name: name, path: path, opened: t, h: sha256.New()}, nil
+}
+
+// Write appends p with write(2), repeating on short writes until all of p is
+// written or the kernel returns an error. Size, Lines and the running
+// SHA-256 advance by exactly the bytes the kernel accepted, so they always
+// describe the file as it is on disk. On an error (ENOSPC, EIO, ...) it
+// returns the number of bytes written, possibly more than 0, and the error;
+// the caller retries with p[n:] later (SPEC §5 fail closed), and nothing is
+// written twice or hidden.
+func (f *File) Write(p []byte) (int, error) {
+	// os.File.Write is the write(2) loop: it returns n < len(p) only
+	// together with an error.
+	n, err := f.f.Write(p)
+	if n > 0 {
+		q := p[:n]
+		f.h.Write(q)
+		f.size += int64(n)
+		f.lines += int64(bytes.Count(q, newline))
+	}
+	return n, err
+}
+
+var newline = []byte{'\n'}
+
+// Sync flushes the file's data to disk. fdatasync is enough: it writes the
+// data and the size (needed to read it back), but not the modification time.
+func (f *File) Sync() error {
+	if err := syncData(f.f); err != nil {
+		return fmt.Errorf("sync %s: %w", f.path, err)
+	}
+	return nil
+}
+
+// Name is the file's base name, as written in seal lines (SPEC §4 FILE).
+func (f *File) Name() string { return f.name }
+
+// Path is the file's path: the dir given to Create joined with Name.
+func (f *File) Path() string { return f.path }
+
+// Opened is the UTC time in the file's name.
+func (f *File) Opened() time.Time { return f.opened }
+
+// Size is the number of bytes written.
+func (f *File) Size() int64 { return f.size }
+
+// Lines is the number of LF bytes written, i.e. complete lines.
+func (f *File) Lines() int64 { return f.lines }
+
+// Sum is the SHA-256 of all bytes written so far. The running hash goes on
+// undisturbed, so Sum serves checkpoint seals without re-reading the file
+// (issue 3).
+func (f *File) Sum() [32]byte {
+	f.h.Sum(f.sum[:0])
+	return f.sum
+}
+
+// Close closes the descriptor. It neither syncs (call Sync first) nor makes
+// the file immutable (SetImmutable, after the final seal, SPEC §3.1).
+func (f *File) Close() error {
+	if err := f.f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", f.path, err)
+	}
+	return nil
+}
+
+// syncDir fsyncs a directory so that entries created or removed in it are
+// durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func validStream(s string) bool {
+	if len(s) == 0 || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'a' || s[i] > 'z' {
+			return false
+		}
+	}
+	return true
+}
