@@ -53,20 +53,23 @@ func appendEncoded[T string | []byte](dst []byte, src T) []byte {
 	start := 0 // first byte of src not yet appended
 	for i := 0; i < len(src); {
 		// Skip clean words 8 bytes at a time: typical messages are
-		// printable ASCII, so this test does most of the work.
-		if i+8 <= len(src) && wordIsSafe(load64(src[i:i+8])) {
-			i += 8
-			continue
+		// printable ASCII, so this test does most of the work. A word
+		// that is not clean is then done byte by byte.
+		end := len(src)
+		if i+8 <= len(src) {
+			if wordIsSafe(load64(src[i : i+8])) {
+				i += 8
+				continue
+			}
+			end = i + 8
 		}
-		c := src[i]
-		if !needsEscape[c] {
-			i++
-			continue
+		for ; i < end; i++ {
+			if c := src[i]; needsEscape[c] {
+				dst = append(dst, src[start:i]...)
+				dst = append(dst, '%', upperHex[c>>4], upperHex[c&0xF])
+				start = i + 1
+			}
 		}
-		dst = append(dst, src[start:i]...)
-		dst = append(dst, '%', upperHex[c>>4], upperHex[c&0xF])
-		i++
-		start = i
 	}
 	return append(dst, src[start:]...)
 }
