@@ -28,7 +28,10 @@ func TestDetail(t *testing.T) {
 		{"client percent-encoded", func(d *Detail) { d.Client("host", []byte("evil\n\"x\"\\%41<b>\u0430")) },
 			`{"host":"evil%0A\"x\"\\%2541\u003cb\u003e%D0%B0"}`},
 		{"client dash", func(d *Detail) { d.Client("v", []byte("-")) }, `{"v":"-"}`},
-		{"strs", func(d *Detail) { d.Strs("listeners", []string{"tls :6514", "tcp :514 (unencrypted)"}); d.Strs("none", nil) },
+		{"strs", func(d *Detail) {
+			d.Strs("listeners", []string{"tls :6514", "tcp :514 (unencrypted)"})
+			d.Strs("none", nil)
+		},
 			`{"listeners":["tls :6514","tcp :514 (unencrypted)"],"none":[]}`},
 		{"object", func(d *Detail) {
 			var sub Detail
