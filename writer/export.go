@@ -10,13 +10,15 @@ import (
 	"unicode/utf8"
 )
 
-// ErrMalformed is wrapped by the per-line problems Export reports.
-var ErrMalformed = errors.New("malformed line")
+// ErrMalformed is wrapped by the error Export returns when it skipped
+// lines that break the format.
+var ErrMalformed = errors.New("malformed lines")
 
 // maxExportLine bounds the memory Export uses for one line; a longer line
 // is reported and skipped. Lines of a default configuration are under
-// 200 KiB (64 KiB of MSG, at most three bytes per client byte).
-const maxExportLine = 64 << 20
+// 200 KiB (64 KiB of MSG, at most three bytes per client byte). A
+// variable so that tests can lower it.
+var maxExportLine = 64 << 20
 
 // maxReported bounds how many line problems the returned error lists;
 // the count of all of them is always given.
@@ -56,7 +58,9 @@ const maxReported = 100
 // and '&' escaped as \uXXXX, so it is safe on a terminal and in HTML.
 //
 // A malformed line is skipped and export goes on; the returned error then
-// lists "NAME:LINE: what" for each (up to 100) and wraps ErrMalformed.
+// lists "NAME:LINE: what" for each (up to 100), ends with the count, and
+// wraps ErrMalformed. The messages hold no bytes of the line, so they
+// are as safe to print as the output.
 // A read or write error ends export at once.
 func Export(w io.Writer, r io.Reader, name string, jsonOut bool) error {
 	br := bufio.NewReaderSize(r, 64<<10)
@@ -82,7 +86,7 @@ func Export(w io.Writer, r io.Reader, name string, jsonOut bool) error {
 		}
 		var lineErr error
 		if tooLong {
-			lineErr = fmt.Errorf("%w: longer than %d bytes", ErrMalformed, maxExportLine)
+			lineErr = fmt.Errorf("line longer than %d bytes", maxExportLine)
 		} else {
 			out, lineErr = x.line(out[:0], line, jsonOut)
 		}
@@ -102,9 +106,9 @@ func Export(w io.Writer, r io.Reader, name string, jsonOut bool) error {
 		return fmt.Errorf("export %s: %w", name, err)
 	}
 	if bad > 0 {
-		summary := fmt.Errorf("%s: %d malformed lines", name, bad)
+		summary := fmt.Errorf("%s: %d %w", name, bad, ErrMalformed)
 		if bad > len(problems) {
-			summary = fmt.Errorf("%s: %d malformed lines (first %d listed)", name, bad, len(problems))
+			summary = fmt.Errorf("%s: %d %w (first %d listed)", name, bad, ErrMalformed, len(problems))
 		}
 		return errors.Join(append(problems, summary)...)
 	}
@@ -167,7 +171,7 @@ const (
 func (x *exporter) line(out, line []byte, jsonOut bool) ([]byte, error) {
 	n := bytes.Count(line, []byte{'\t'}) + 1
 	if n != EventColumns && n != SecurityColumns {
-		return out, fmt.Errorf("%w: %d columns, want %d (events) or %d (security)", ErrMalformed, n, EventColumns, SecurityColumns)
+		return out, fmt.Errorf("%d columns, want %d (events) or %d (security)", n, EventColumns, SecurityColumns)
 	}
 	if err := CheckLine(line, n); err != nil {
 		return out, err
@@ -247,7 +251,7 @@ func (x *exporter) event(out []byte, cols [][]byte, jsonOut bool) ([]byte, error
 func (x *exporter) security(out []byte, cols [][]byte, jsonOut bool) ([]byte, error) {
 	detail := cols[colDetail]
 	if len(detail) == 0 || detail[0] != '{' || !json.Valid(detail) {
-		return out, fmt.Errorf("%w: column 9 (DETAIL) is not a JSON object", ErrMalformed)
+		return out, errors.New("column 9 (DETAIL) is not a JSON object")
 	}
 	var err error
 	if !jsonOut {
@@ -358,7 +362,7 @@ func parsePRI(col []byte) (int, error) {
 		v = v*10 + int(c-'0')
 	}
 	if !ok || v > 191 {
-		return 0, fmt.Errorf("%w: column 8 (PRI) is neither - nor a number 0-191", ErrMalformed)
+		return 0, errors.New("column 8 (PRI) is neither - nor a number 0-191")
 	}
 	return v, nil
 }
