@@ -55,12 +55,12 @@ func hostileInput() []byte {
 		sec(9, `{"error":"<b>&</b>","cn":"%0A"}`),                             // 11: fine, escaped in JSON
 		"5\tabc\n",                                                            // 12: bad LEN and columns
 		"\n",                                                                  // 13: empty line
-		strings.Replace(ev(15, "ESC"), "ESC", "\x1b[31m", 1), // 14: raw ESC, LEN off too
-		strings.TrimSuffix(ev(0, ""), "\n") + "\r\n",         // 15: CRLF
-		mkLine("a", "b", "c"),                                // 16: 4 columns
-		sec(0, ""),                                           // 17: fine, after all the bad ones
-		sec(6, "-"),                                          // 18: fine
-		strings.TrimSuffix(ev(15, "torn line"), "ne\n"),      // 19: torn last line, no LF
+		ev(15, "\x1b[31mred"),                                                 // 14: raw ESC (LEN right)
+		ev(15, "hello\r"),                                                     // 15: CR before LF (LEN right)
+		mkLine("a", "b", "c"),                                                 // 16: 4 columns
+		sec(0, ""),                                                            // 17: fine, after all the bad ones
+		sec(4, "[2001:db8::1]:6514"),                                          // 18: fine
+		strings.TrimSuffix(ev(15, "torn line"), "ne\n"), // 19: torn last line, no LF
 	}
 	return []byte(strings.Join(lines, ""))
 }
