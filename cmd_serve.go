@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/sealog/sealog/server"
+	"github.com/sealog/sealog/systemd"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := server.DefaultConfig()
+	cfg.Version = version
+	fs := newFlagSet("serve", "serve [flags]", stdout)
+	fs.StringArrayVar(&cfg.Listen, "listen", nil, "TLS listener address (RFC 5425), repeatable (default :6514)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM server certificate (chain allowed); required unless --dev")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM server private key; required unless --dev")
+	fs.StringVar(&cfg.TLSClientCA, "tls-client-ca", "", "PEM CA bundle; when set every client must present a certificate it verifies (mutual TLS)")
+	fs.StringArrayVar(&cfg.PermittedPeers, "permitted-peer", nil, "client certificate CN or DNS SAN pattern that may connect ('*' = one label), repeatable; needs --tls-client-ca")
+	minVersion := fs.String("tls-min-version", "1.2", "lowest TLS version accepted: 1.2 or 1.3")
+	fs.DurationVar(&cfg.HandshakeTimeout, "handshake-timeout", cfg.HandshakeTimeout, "time a client has to finish the TLS handshake")
+	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace, "on stop, how long open connections are still read")
+	fs.StringArrayVar(&cfg.ListenTCP, "listen-tcp", nil, "plain-text TCP listener for legacy senders (unencrypted), repeatable")
+	fs.StringArrayVar(&cfg.ListenUDP, "listen-udp", nil, "plain-text UDP listener for legacy senders (unencrypted), repeatable")
+	allowFrom := fs.StringArray("allow-from", nil, "CIDR allowed to connect, repeatable; others are refused and logged")
+	fs.IntVar(&cfg.MaxConnections, "max-connections", cfg.MaxConnections, "most stream connections open at once; more are refused and logged")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "close a connection that sent nothing for this long (0 = never)")
+	fs.DurationVar(&cfg.FrameTimeout, "frame-timeout", cfg.FrameTimeout, "a frame once begun must be complete within this time")
+	maxMsg := byteSize(cfg.MaxMessageSize)
+	fs.Var(&maxMsg, "max-message-size", "largest frame kept whole, in bytes (at least 10240)")
+	fs.StringVar(&cfg.Instance, "instance", cfg.Instance, "instance name that begins every event ID ([A-Za-z0-9.-]+)")
+	dirFlag := fs.String("dir", "", "log directory (default /var/log/sealog, ./sealog-dev with --dev)")
+	keyFlag := fs.String("key", "", "sealing key state file (default /var/lib/sealog/seal.key)")
+	rotateSize := byteSize(cfg.RotateSize)
+	fs.Var(&rotateSize, "rotate-size", "rotate a file before it grows past this size (default 128MiB)")
+	fs.DurationVar(&cfg.RotateInterval, "rotate-interval", cfg.RotateInterval, "rotate on UTC-aligned multiples of this interval (0 = never)")
+	fs.DurationVar(&cfg.SealInterval, "seal-interval", cfg.SealInterval, "checkpoint-seal active files this often (0 = only at rotation)")
+	fs.DurationVar(&cfg.FsyncInterval, "fsync-interval", cfg.FsyncInterval, "data is on disk at most this long after it was read (0 = every batch)")
+	fs.BoolVar(&cfg.NoChattr, "no-chattr", false, "run without append-only/immutable file attributes")
+	fs.BoolVar(&cfg.Dev, "dev", false, "try sealog with no setup: dev PKI and key, 127.0.0.1:6514, mutual TLS")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	cfg.MaxMessageSize = int(maxMsg)
+	cfg.RotateSize = int64(rotateSize)
+	switch *minVersion {
+	case "1.2":
+		cfg.TLSMinVersion = tls.VersionTLS12
+	case "1.3":
+		cfg.TLSMinVersion = tls.VersionTLS13
+	default:
+		return usageErrorf("--tls-min-version must be 1.2 or 1.3, not %q", *minVersion)
+	}
+	for _, a := range *allowFrom {
+		p, err := netip.ParsePrefix(a)
+		if err != nil {
+			ip, ierr := netip.ParseAddr(a)
+			if ierr != nil {
+				return usageErrorf("--allow-from %q is not a CIDR (e.g. 10.0.0.0/8)", a)
+			}
+			p = netip.PrefixFrom(ip, ip.BitLen())
+		}
+		cfg.AllowFrom = append(cfg.AllowFrom, p.Masked())
+	}
+	cfg.Dir, cfg.KeyPath = *dirFlag, *keyFlag
+	inherited, err := inheritedListeners()
+	if err != nil {
+		return fmt.Errorf("socket activation: %w", err)
+	}
+	if cfg.Dev {
+		if err := applyDev(&cfg, stderr); err != nil {
+			return err
+		}
+	}
+	if cfg.Dir == "" {
+		cfg.Dir = "/var/log/sealog"
+	}
+	if cfg.KeyPath == "" {
+		cfg.KeyPath = "/var/lib/sealog/seal.key"
+	}
+	if inherited != nil {
+		// The sockets come from systemd; record what they are.
+		cfg.Listen, cfg.ListenTCP, cfg.ListenUDP = nil, nil, nil
+		for _, l := range inherited.TLS {
+			cfg.Listen = append(cfg.Listen, l.Addr().String())
+		}
+		for _, l := range inherited.TCP {
+			cfg.ListenTCP = append(cfg.ListenTCP, l.Addr().String())
+		}
+		for _, l := range inherited.UDP {
+			cfg.ListenUDP = append(cfg.ListenUDP, l.LocalAddr().String())
+		}
+	}
+	if len(cfg.Listen) == 0 && len(cfg.ListenTCP) == 0 && len(cfg.ListenUDP) == 0 {
+		cfg.Listen = []string{":6514"}
+	}
+	if err := cfg.Validate(); err != nil {
+		return asUsage(err)
+	}
+	var ls *server.Listeners
+	if inherited != nil {
+		ls = inherited
+	} else if ls, err = server.OpenListeners(&cfg); err != nil {
+		return err
+	}
+	if cfg.Dev {
+		printDevHelp(stderr, &cfg, ls)
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	notifier := systemd.NewNotifier()
+	hooks := server.Hooks{
+		Ready: func() {
+			notifier.Notify("READY=1\nSTATUS=serving " + strings.Join(ls.Describe(), ", "))
+			notifier.StartWatchdog(ctx)
+		},
+		Stopping: func() { notifier.Notify("STOPPING=1\nSTATUS=stopping: draining connections and sealing files") },
+		Reloaded: func(err error) {
+			if err != nil {
+				notifier.Notify("STATUS=reload failed, old certificates kept")
+			} else {
+				notifier.Notify("STATUS=reloaded TLS material")
+			}
+		},
+	}
+	return asUsage(server.Run(ctx, cfg, ls, hooks, stderr))
+}
+
+// asUsage maps configuration errors to exit status 2.
+func asUsage(err error) error {
+	if err != nil && strings.Contains(err.Error(), server.ErrConfig.Error()) {
+		return usageErrorf("%s", strings.TrimPrefix(err.Error(), server.ErrConfig.Error()+": "))
+	}
+	return err
+}
+
+// applyDev fills in what --dev promises (SPEC §1.1, Development).
+func applyDev(cfg *server.Config, stderr io.Writer) error {
+	if cfg.Dir == "" {
+		cfg.Dir = "sealog-dev"
+	}
+	files, err := server.PrepareDev(cfg.Dir)
+	if err != nil {
+		return err
+	}
+	if cfg.TLSCert == "" {
+		cfg.TLSCert, cfg.TLSKey = files.ServerCert, files.ServerKey
+	}
+	if cfg.TLSClientCA == "" {
+		cfg.TLSClientCA = files.CA
+	}
+	if cfg.KeyPath == "" {
+		cfg.KeyPath = files.SealKey
+	}
+	if len(cfg.Listen) == 0 && len(cfg.ListenTCP) == 0 && len(cfg.ListenUDP) == 0 {
+		cfg.Listen = []string{"127.0.0.1:6514"}
+	}
+	if !cfg.NoChattr {
+		cfg.DevChattrFallback = true
+	}
+	return nil
+}
+
+func printDevHelp(stderr io.Writer, cfg *server.Config, ls *server.Listeners) {
+	self := "sealog"
+	if exe, err := os.Executable(); err == nil && strings.Contains(exe, "go-build") {
+		self = "go run ."
+	} else if len(os.Args) > 0 {
+		self = os.Args[0]
+	}
+	addr := "127.0.0.1:6514"
+	if len(ls.TLS) > 0 {
+		addr = ls.TLS[0].Addr().String()
+	}
+	dirArg := ""
+	if filepath.Clean(cfg.Dir) != "sealog-dev" {
+		dirArg = " --dir " + cfg.Dir
+	}
+	files := server.DevPaths(cfg.Dir)
+	fmt.Fprintf(stderr, `sealog --dev: writing to %s/, mutual TLS on %s
+  send a message from another terminal:
+    %s send --dev%s --server %s "hello from sealog"
+  then look:    cat %s/events-*.log
+  verify seals: %s verify --key %s %s
+`, cfg.Dir, addr, self, dirArg, addr, cfg.Dir, self, files.VerifyKey, cfg.Dir)
+}
+
+// inheritedListeners maps sockets from systemd socket activation to
+// listeners: FileDescriptorName= "tcp" or "udp" marks plain ones, every
+// other stream socket serves TLS. nil when not socket-activated.
+func inheritedListeners() (*server.Listeners, error) {
+	socks, err := systemd.InheritedSockets()
+	if err != nil || socks == nil {
+		return nil, err
+	}
+	ls := &server.Listeners{}
+	for _, s := range socks {
+		switch {
+		case s.Packet != nil:
+			ls.UDP = append(ls.UDP, s.Packet)
+		case s.Name == "tcp":
+			ls.TCP = append(ls.TCP, s.Listener)
+		default:
+			ls.TLS = append(ls.TLS, s.Listener)
+		}
+	}
+	return ls, nil
+}

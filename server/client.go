@@ -1,0 +1,333 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// SendConfig configures `sealog send` (SPEC §1.2).
+type SendConfig struct {
+	Server         string
+	CA, Cert, Key  string
+	Plain          bool   // plain TCP instead of TLS (for --listen-tcp)
+	Framing        string // "octet" or "lf"
+	Format         string // "rfc5424" or "rfc3164"
+	Raw            bool   // send each MESSAGE as the whole frame, no header
+	BOM            bool
+	Hostname       string
+	AppName        string
+	Facility       int
+	Severity       int
+	Count          int // > 0: load mode
+	Size           int
+	Connections    int
+	Rate           float64 // messages per second, all connections together; 0 = unlimited
+	Timeout        time.Duration
+	TLSMinVersion  uint16
+	ServerNameHint string
+}
+
+// sendBufferSize batches frames into full TLS records: one Write per
+// record, which is what keeps the load generator off the critical path.
+const sendBufferSize = 16 << 10
+
+// Send sends messages (or stdin lines when there are none), or a
+// generated load when cfg.Count > 0. Bytes are sent verbatim: send never
+// cleans anything, so it doubles as the attack tool of the tests.
+func Send(ctx context.Context, cfg SendConfig, messages [][]byte, stdin io.Reader, stderr io.Writer) error {
+	if cfg.Framing != "octet" && cfg.Framing != "lf" {
+		return configErrorf("--framing must be octet or lf, not %q", cfg.Framing)
+	}
+	if cfg.Format != "rfc5424" && cfg.Format != "rfc3164" {
+		return configErrorf("--format must be rfc5424 or rfc3164, not %q", cfg.Format)
+	}
+	if cfg.Facility < 0 || cfg.Facility > 23 || cfg.Severity < 0 || cfg.Severity > 7 {
+		return configErrorf("--facility must be 0–23 and --severity 0–7")
+	}
+	tlsCfg, err := cfg.tlsConfig()
+	if err != nil {
+		return err
+	}
+	if cfg.Count > 0 {
+		return sendLoad(ctx, cfg, tlsCfg, stderr)
+	}
+	c, err := cfg.dial(ctx, tlsCfg)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(c, sendBufferSize)
+	var frame []byte
+	put := func(msg []byte) error {
+		frame = cfg.appendFrame(frame[:0], msg, time.Now())
+		_, err := w.Write(frame)
+		return err
+	}
+	if len(messages) > 0 {
+		for _, m := range messages {
+			if err := put(m); err != nil {
+				c.Close()
+				return fmt.Errorf("send to %s: %w", cfg.Server, err)
+			}
+		}
+	} else {
+		r := bufio.NewReaderSize(stdin, 64<<10)
+		for {
+			line, rerr := r.ReadBytes('\n')
+			if len(line) > 0 && line[len(line)-1] == '\n' {
+				line = line[:len(line)-1]
+			}
+			if len(line) > 0 || (rerr == nil) {
+				if err := put(line); err != nil {
+					c.Close()
+					return fmt.Errorf("send to %s: %w", cfg.Server, err)
+				}
+			}
+			if rerr != nil {
+				if !errors.Is(rerr, io.EOF) {
+					c.Close()
+					return fmt.Errorf("read stdin: %w", rerr)
+				}
+				break
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		c.Close()
+		return fmt.Errorf("send to %s: %w", cfg.Server, err)
+	}
+	return closeAndWait(c, cfg.Timeout)
+}
+
+// closeAndWait ends our side (TLS close_notify, then FIN) and waits for the
+// server to close: once it has, it has read everything we sent. Closing
+// with data still unread on either side would invite a RST that loses it.
+func closeAndWait(c net.Conn, timeout time.Duration) error {
+	switch v := c.(type) {
+	case *tls.Conn:
+		v.CloseWrite()
+	case *net.TCPConn:
+		v.CloseWrite()
+	}
+	c.SetReadDeadline(time.Now().Add(timeout))
+	_, err := io.Copy(io.Discard, c)
+	c.Close()
+	var ne net.Error
+	if err != nil && errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("the server did not close the connection within %s", timeout)
+	}
+	return nil
+}
+
+func (cfg *SendConfig) tlsConfig() (*tls.Config, error) {
+	if cfg.Plain {
+		return nil, nil
+	}
+	host, _, err := net.SplitHostPort(cfg.Server)
+	if err != nil {
+		return nil, configErrorf("--server %q: %v", cfg.Server, err)
+	}
+	tc := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if cfg.ServerNameHint != "" {
+		tc.ServerName = cfg.ServerNameHint
+	}
+	if cfg.TLSMinVersion != 0 {
+		tc.MinVersion = cfg.TLSMinVersion
+	}
+	if cfg.CA != "" {
+		pem, err := os.ReadFile(cfg.CA)
+		if err != nil {
+			return nil, configErrorf("cannot read --ca %s: %v", cfg.CA, unwrapPathError(err))
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, configErrorf("--ca %s holds no PEM certificate", cfg.CA)
+		}
+		tc.RootCAs = pool
+	}
+	if cfg.Cert != "" || cfg.Key != "" {
+		if cfg.Cert == "" || cfg.Key == "" {
+			return nil, configErrorf("--cert and --key go together")
+		}
+		for _, f := range []string{cfg.Cert, cfg.Key} {
+			if _, err := os.Stat(f); err != nil {
+				return nil, configErrorf("cannot read %s: %v", f, unwrapPathError(err))
+			}
+		}
+		cert, err := tls.LoadX509KeyPair(cfg.Cert, cfg.Key)
+		if err != nil {
+			return nil, configErrorf("cannot load --cert %s with --key %s: %v", cfg.Cert, cfg.Key, err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+func (cfg *SendConfig) dial(ctx context.Context, tc *tls.Config) (net.Conn, error) {
+	d := &net.Dialer{Timeout: cfg.Timeout}
+	if tc == nil {
+		c, err := d.DialContext(ctx, "tcp", cfg.Server)
+		if err != nil {
+			return nil, fmt.Errorf("connect to %s: %w", cfg.Server, err)
+		}
+		return c, nil
+	}
+	td := &tls.Dialer{NetDialer: d, Config: tc}
+	c, err := td.DialContext(ctx, "tcp", cfg.Server)
+	if err != nil {
+		return nil, fmt.Errorf("TLS connection to %s failed: %w", cfg.Server, err)
+	}
+	return c, nil
+}
+
+// appendFrame builds one framed message around msg, which goes in as it is.
+func (cfg *SendConfig) appendFrame(dst, msg []byte, now time.Time) []byte {
+	start := len(dst)
+	var body []byte
+	if cfg.Raw {
+		body = msg
+	} else {
+		body = cfg.appendMessage(nil, msg, now)
+	}
+	if cfg.Framing == "octet" {
+		dst = strconv.AppendInt(dst, int64(len(body)), 10)
+		dst = append(dst, ' ')
+		dst = append(dst, body...)
+	} else {
+		dst = append(dst, body...)
+		dst = append(dst, '\n')
+	}
+	_ = start
+	return dst
+}
+
+// appendMessage builds an RFC 5424 or RFC 3164 message with msg as MSG.
+func (cfg *SendConfig) appendMessage(dst, msg []byte, now time.Time) []byte {
+	pri := cfg.Facility*8 + cfg.Severity
+	dst = append(dst, '<')
+	dst = strconv.AppendInt(dst, int64(pri), 10)
+	dst = append(dst, '>')
+	host, app := orNil(cfg.Hostname), orNil(cfg.AppName)
+	if cfg.Format == "rfc3164" {
+		dst = now.AppendFormat(dst, time.Stamp)
+		dst = append(dst, ' ')
+		dst = append(dst, host...)
+		dst = append(dst, ' ')
+		dst = append(dst, app...)
+		dst = append(dst, '[')
+		dst = strconv.AppendInt(dst, int64(os.Getpid()), 10)
+		dst = append(dst, "]: "...)
+		return append(dst, msg...)
+	}
+	dst = append(dst, "1 "...)
+	dst = now.UTC().AppendFormat(dst, "2006-01-02T15:04:05.000000Z07:00")
+	dst = append(dst, ' ')
+	dst = append(dst, host...)
+	dst = append(dst, ' ')
+	dst = append(dst, app...)
+	dst = append(dst, ' ')
+	dst = strconv.AppendInt(dst, int64(os.Getpid()), 10)
+	dst = append(dst, " - - "...)
+	if cfg.BOM {
+		dst = append(dst, 0xEF, 0xBB, 0xBF)
+	}
+	return append(dst, msg...)
+}
+
+func orNil(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// sendLoad is load mode: Count messages of Size bytes over Connections
+// connections at Rate messages per second, then one summary line.
+func sendLoad(ctx context.Context, cfg SendConfig, tc *tls.Config, stderr io.Writer) error {
+	conns := max(cfg.Connections, 1)
+	var sentMsgs, sentBytes atomic.Int64
+	errs := make(chan error, conns)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < conns; i++ {
+		n := cfg.Count / conns
+		if i < cfg.Count%conns {
+			n++
+		}
+		wg.Add(1)
+		go func(id, n int) {
+			defer wg.Done()
+			m, b, err := loadConn(ctx, cfg, tc, id, n, conns)
+			sentMsgs.Add(m)
+			sentBytes.Add(b)
+			if err != nil {
+				errs <- err
+			}
+		}(i, n)
+	}
+	wg.Wait()
+	secs := time.Since(start).Seconds()
+	close(errs)
+	fmt.Fprintf(stderr, "messages=%d bytes=%d seconds=%.3f msgs/s=%.0f\n",
+		sentMsgs.Load(), sentBytes.Load(), secs, float64(sentMsgs.Load())/secs)
+	return <-errs
+}
+
+// loadConn sends n numbered messages on one connection. Each message's
+// MSG starts with "load <conn>-<n> " so a test can find every one.
+func loadConn(ctx context.Context, cfg SendConfig, tc *tls.Config, id, n, conns int) (int64, int64, error) {
+	c, err := cfg.dial(ctx, tc)
+	if err != nil {
+		return 0, 0, err
+	}
+	w := bufio.NewWriterSize(c, sendBufferSize)
+	var (
+		frame, msg []byte
+		bytes      int64
+		perConn    = cfg.Rate / float64(conns)
+		start      = time.Now()
+		now        = start
+	)
+	for i := 0; i < n; i++ {
+		if i%256 == 0 {
+			now = time.Now()
+		}
+		msg = append(msg[:0], "load "...)
+		msg = strconv.AppendInt(msg, int64(id), 10)
+		msg = append(msg, '-')
+		msg = strconv.AppendInt(msg, int64(i), 10)
+		msg = append(msg, ' ')
+		hdr := len(cfg.appendMessage(frame[:0], nil, now))
+		for len(msg)+hdr < cfg.Size {
+			msg = append(msg, 'x')
+		}
+		frame = cfg.appendFrame(frame[:0], msg, now)
+		if _, err := w.Write(frame); err != nil {
+			c.Close()
+			return int64(i), bytes, fmt.Errorf("send to %s: %w", cfg.Server, err)
+		}
+		bytes += int64(len(frame))
+		if perConn > 0 {
+			due := start.Add(time.Duration(float64(i+1) / perConn * float64(time.Second)))
+			if d := time.Until(due); d > 0 {
+				w.Flush()
+				time.Sleep(d)
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		c.Close()
+		return int64(n), bytes, fmt.Errorf("send to %s: %w", cfg.Server, err)
+	}
+	return int64(n), bytes, closeAndWait(c, cfg.Timeout)
+}

@@ -1,0 +1,196 @@
+// Package server wires sealog together: it opens and serves listeners
+// (TLS, and plain TCP/UDP only when asked), runs one goroutine per
+// connection that frames, parses and encodes what the client sends, and
+// one pipeline goroutine that owns the files, the rotation and the seal
+// chain. It also holds the TLS client (`sealog send`).
+//
+// Dependencies point one way: server uses parse, writer, rotate and seal;
+// none of them knows about sockets.
+package server
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// MinMessageSize is the smallest --max-message-size allowed: attackers pad
+// events past short limits to hide evidence [T 19].
+const MinMessageSize = 10240
+
+// Config is the whole serve configuration (SPEC §1.1). The zero value is
+// not usable; start from DefaultConfig.
+type Config struct {
+	Listen           []string // TLS listeners (RFC 5425)
+	ListenTCP        []string // plain TCP listeners (RFC 6587), unencrypted
+	ListenUDP        []string // UDP listeners (RFC 5426), unencrypted
+	TLSCert, TLSKey  string
+	TLSClientCA      string
+	PermittedPeers   []string
+	TLSMinVersion    uint16
+	HandshakeTimeout time.Duration
+	ShutdownGrace    time.Duration
+	AllowFrom        []netip.Prefix
+	MaxConnections   int
+	// IdleTimeout closes a stream connection that has sent nothing for this
+	// long (0 = never: appliances keep quiet connections for days, and
+	// closing them makes some senders lose the next message).
+	IdleTimeout time.Duration
+	// FrameTimeout bounds how long one frame may take to arrive once it has
+	// begun, so a stalled partial frame cannot pin its buffer forever.
+	FrameTimeout time.Duration
+
+	MaxMessageSize int
+	Instance       string
+
+	Dir            string
+	KeyPath        string
+	RotateSize     int64
+	RotateInterval time.Duration
+	SealInterval   time.Duration
+	FsyncInterval  time.Duration
+	NoChattr       bool
+
+	Dev bool
+	// DevChattrFallback is set by --dev: try chattr, fall back with a warning.
+	DevChattrFallback bool
+
+	Version string // recorded in the start event
+}
+
+// DefaultConfig returns the defaults of SPEC §1.1.
+func DefaultConfig() Config {
+	return Config{
+		Listen:           nil, // ":6514" is applied by Validate when nothing else is given
+		TLSMinVersion:    tls.VersionTLS12,
+		HandshakeTimeout: 10 * time.Second,
+		ShutdownGrace:    2 * time.Second,
+		MaxConnections:   4096,
+		FrameTimeout:     5 * time.Minute,
+		MaxMessageSize:   65536,
+		Instance:         DefaultInstance(),
+		Dir:              "/var/log/sealog",
+		KeyPath:          "/var/lib/sealog/seal.key",
+		RotateSize:       128 << 20,
+		RotateInterval:   24 * time.Hour,
+		SealInterval:     time.Minute,
+		FsyncInterval:    time.Second,
+	}
+}
+
+// ErrConfig is wrapped by every configuration error (exit status 2).
+var ErrConfig = errors.New("configuration error")
+
+func configErrorf(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, a...))
+}
+
+var instancePattern = regexp.MustCompile(`^[A-Za-z0-9.-]+$`)
+
+// DefaultInstance is the short host name, or "sealog" when the host name
+// does not fit the instance pattern [T 21.3].
+func DefaultInstance() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "sealog"
+	}
+	if i := strings.IndexByte(h, '.'); i > 0 {
+		h = h[:i]
+	}
+	if !instancePattern.MatchString(h) {
+		return "sealog"
+	}
+	return h
+}
+
+// Validate checks the values an operator can get wrong and names the flag.
+func (c *Config) Validate() error {
+	if c.MaxMessageSize < MinMessageSize {
+		return configErrorf("--max-message-size %d is below the minimum of %d bytes", c.MaxMessageSize, MinMessageSize)
+	}
+	if c.MaxMessageSize > 64<<20 {
+		return configErrorf("--max-message-size %d is above the maximum of %d bytes", c.MaxMessageSize, 64<<20)
+	}
+	if !instancePattern.MatchString(c.Instance) {
+		return configErrorf("--instance %q must match [A-Za-z0-9.-]+", c.Instance)
+	}
+	if !c.Dev && (c.TLSCert == "" || c.TLSKey == "") && len(c.Listen) > 0 {
+		return configErrorf("--tls-cert and --tls-key are required (or use --dev)")
+	}
+	if len(c.PermittedPeers) > 0 && c.TLSClientCA == "" {
+		return configErrorf("--permitted-peer needs --tls-client-ca")
+	}
+	for _, p := range c.PermittedPeers {
+		if p == "" || strings.ContainsAny(p, " \t") {
+			return configErrorf("--permitted-peer %q is not a host name pattern", p)
+		}
+	}
+	if c.MaxConnections < 1 {
+		return configErrorf("--max-connections must be at least 1")
+	}
+	if c.HandshakeTimeout <= 0 {
+		return configErrorf("--handshake-timeout must be positive")
+	}
+	if c.ShutdownGrace < 0 {
+		return configErrorf("--shutdown-grace must not be negative")
+	}
+	if c.RotateSize < 4096 {
+		return configErrorf("--rotate-size %d is below the minimum of 4096 bytes", c.RotateSize)
+	}
+	if c.RotateInterval < 0 || (c.RotateInterval > 0 && c.RotateInterval < time.Second) {
+		return configErrorf("--rotate-interval must be 0 or at least 1s")
+	}
+	if c.SealInterval < 0 || c.FsyncInterval < 0 {
+		return configErrorf("--seal-interval and --fsync-interval must not be negative")
+	}
+	if c.Dir == "" {
+		return configErrorf("--dir must not be empty")
+	}
+	if len(c.Listen)+len(c.ListenTCP)+len(c.ListenUDP) == 0 {
+		return configErrorf("no listener: give --listen, --listen-tcp or --listen-udp")
+	}
+	return nil
+}
+
+// Hash is the SHA-256 of the effective configuration, recorded in the
+// start event so an auditor can tell when the configuration changed.
+// It holds no secrets: file names only, never their contents.
+func (c *Config) Hash() string {
+	var lines []string
+	add := func(k string, v any) { lines = append(lines, fmt.Sprintf("%s=%v", k, v)) }
+	add("listen", c.Listen)
+	add("listen-tcp", c.ListenTCP)
+	add("listen-udp", c.ListenUDP)
+	add("tls-cert", c.TLSCert)
+	add("tls-key", c.TLSKey)
+	add("tls-client-ca", c.TLSClientCA)
+	add("permitted-peer", c.PermittedPeers)
+	add("tls-min-version", c.TLSMinVersion)
+	add("handshake-timeout", c.HandshakeTimeout)
+	add("shutdown-grace", c.ShutdownGrace)
+	add("allow-from", c.AllowFrom)
+	add("max-connections", c.MaxConnections)
+	add("idle-timeout", c.IdleTimeout)
+	add("frame-timeout", c.FrameTimeout)
+	add("max-message-size", c.MaxMessageSize)
+	add("instance", c.Instance)
+	add("dir", c.Dir)
+	add("key", c.KeyPath)
+	add("rotate-size", c.RotateSize)
+	add("rotate-interval", c.RotateInterval)
+	add("seal-interval", c.SealInterval)
+	add("fsync-interval", c.FsyncInterval)
+	add("no-chattr", c.NoChattr)
+	add("dev", c.Dev)
+	sort.Strings(lines)
+	sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,456 @@
+package server
+
+import (
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sealog/sealog/rotate"
+	"github.com/sealog/sealog/seal"
+	"github.com/sealog/sealog/writer"
+)
+
+// batch carries encoded lines from one connection to the pipeline. Lines
+// of one connection arrive in order because a connection submits its
+// batches in order and the pipeline consumes them in order.
+type batch struct {
+	events   []byte // whole event lines, LF-terminated
+	lines    int    // number of lines in events
+	security []byte // whole security lines
+}
+
+// maxPooledBatch keeps a single huge frame from pinning a huge buffer in
+// the pool for ever.
+const maxPooledBatch = 1 << 20
+
+var batchPool = sync.Pool{New: func() any { return &batch{events: make([]byte, 0, 32<<10)} }}
+
+func getBatch() *batch { return batchPool.Get().(*batch) }
+
+func putBatch(b *batch) {
+	if cap(b.events) > maxPooledBatch || cap(b.security) > maxPooledBatch {
+		return
+	}
+	b.events, b.lines, b.security = b.events[:0], 0, b.security[:0]
+	batchPool.Put(b)
+}
+
+// queueDepth bounds the batches waiting for the pipeline. With batches of
+// at most ~64 KiB of lines (plus one maximum-size frame), this caps the
+// memory between readers and the disk; when it is full, readers block and
+// TCP pushes back on senders (SPEC §5).
+const queueDepth = 64
+
+// flushThreshold: pending bytes are handed to the kernel once this many
+// have accumulated, or whenever the queue runs dry.
+const flushThreshold = 256 << 10
+
+// stream is one of the two output streams (events, security): the active
+// file plus the bytes not yet handed to the kernel.
+type stream struct {
+	name     string // "events" or "security": the file name prefix
+	file     *rotate.File
+	pending  []byte
+	deadline time.Time // next UTC-aligned rotation; zero: none
+	sealed   int64     // bytes of file covered by its last seal
+	synced   int64     // bytes of file known to be on disk
+}
+
+func (st *stream) size() int64 { return st.file.Size() + int64(len(st.pending)) }
+
+// pipeline owns the files, their rotation and the seal chain. Exactly one
+// goroutine (run) touches them, so none of this needs a lock.
+type pipeline struct {
+	in     chan *batch
+	done   chan struct{}
+	cfg    *Config
+	policy rotate.Policy
+	chattr bool
+	chain  *seal.Chain
+	ids    *writer.IDGen
+	log    *slog.Logger
+	stderr io.Writer
+
+	events, security *stream
+
+	written    int64     // event lines written since start, for the stop event
+	failing    bool      // a write or fsync is failing; clients are held back
+	failSince  time.Time // when the current failure began
+	failErr    string
+	failFile   string
+	scratch    []byte
+	now        func() time.Time
+	sealErrors int
+}
+
+func newPipeline(cfg *Config, chain *seal.Chain, ids *writer.IDGen, chattr bool, log *slog.Logger, stderr io.Writer) *pipeline {
+	return &pipeline{
+		in:     make(chan *batch, queueDepth),
+		done:   make(chan struct{}),
+		cfg:    cfg,
+		policy: rotate.Policy{MaxSize: cfg.RotateSize, Interval: cfg.RotateInterval},
+		chattr: chattr,
+		chain:  chain,
+		ids:    ids,
+		log:    log,
+		stderr: stderr,
+		now:    time.Now,
+	}
+}
+
+// open creates the two active files. The security file comes first so
+// that everything said at start-up (start, recover) has a place.
+func (p *pipeline) open() error {
+	now := p.now()
+	var err error
+	p.security, err = p.openStream("security", now)
+	if err != nil {
+		return err
+	}
+	p.events, err = p.openStream("events", now)
+	return err
+}
+
+func (p *pipeline) openStream(name string, now time.Time) (*stream, error) {
+	f, err := rotate.Create(p.cfg.Dir, name, now, p.chattr)
+	if err != nil {
+		return nil, fmt.Errorf("open %s file: %w", name, err)
+	}
+	return &stream{name: name, file: f, deadline: p.policy.Deadline(f.Opened())}, nil
+}
+
+// submit hands a batch to the pipeline. It blocks while the queue is full:
+// that is the back-pressure that makes TCP push back on senders.
+func (p *pipeline) submit(b *batch) { p.in <- b }
+
+// run is the pipeline goroutine. It returns after the input channel is
+// closed and everything is written, final-sealed and made immutable.
+func (p *pipeline) run(stopDetail func(*writer.Detail)) {
+	defer close(p.done)
+	var fsyncC, sealC <-chan time.Time
+	if p.cfg.FsyncInterval > 0 {
+		t := time.NewTicker(p.cfg.FsyncInterval)
+		defer t.Stop()
+		fsyncC = t.C
+	}
+	if p.cfg.SealInterval > 0 {
+		t := time.NewTicker(p.cfg.SealInterval)
+		defer t.Stop()
+		sealC = t.C
+	}
+	rotateTimer := time.NewTimer(time.Hour)
+	defer rotateTimer.Stop()
+	p.resetRotateTimer(rotateTimer)
+
+	for {
+		select {
+		case b, ok := <-p.in:
+			if !ok {
+				p.finish(stopDetail)
+				return
+			}
+			p.accept(b)
+		drain:
+			for i := 0; i < queueDepth; i++ {
+				select {
+				case b, ok := <-p.in:
+					if !ok {
+						p.finish(stopDetail)
+						return
+					}
+					p.accept(b)
+				default:
+					break drain
+				}
+			}
+			// The queue ran dry: hand everything to the kernel, so a reader
+			// of the file sees it; fsync follows on the interval.
+			p.flush(p.events)
+			p.flush(p.security)
+			if p.cfg.FsyncInterval == 0 {
+				p.sync(p.events)
+				p.sync(p.security)
+			}
+		case <-fsyncC:
+			p.flush(p.events)
+			p.flush(p.security)
+			p.sync(p.events)
+			p.sync(p.security)
+		case <-sealC:
+			p.checkpoint(p.events)
+			p.checkpoint(p.security)
+		case <-rotateTimer.C:
+			now := p.now()
+			for _, st := range []*stream{p.events, p.security} {
+				if !st.deadline.IsZero() && !now.Before(st.deadline) {
+					if st.size() > 0 {
+						p.rotate(st, "interval")
+					} else {
+						st.deadline = p.policy.Deadline(now)
+					}
+				}
+			}
+			p.resetRotateTimer(rotateTimer)
+		}
+	}
+}
+
+func (p *pipeline) resetRotateTimer(t *time.Timer) {
+	next := time.Now().Add(time.Hour)
+	for _, st := range []*stream{p.events, p.security} {
+		if !st.deadline.IsZero() && st.deadline.Before(next) {
+			next = st.deadline
+		}
+	}
+	t.Reset(time.Until(next))
+}
+
+// accept appends a batch's lines to the streams, rotating on size before
+// a line that would take the file past --rotate-size (SPEC §3.1).
+func (p *pipeline) accept(b *batch) {
+	if len(b.events) > 0 {
+		p.appendLines(p.events, b.events)
+		p.written += int64(b.lines)
+	}
+	if len(b.security) > 0 {
+		p.appendLines(p.security, b.security)
+	}
+	putBatch(b)
+}
+
+// appendLines adds whole lines to a stream. The common case — the batch
+// fits — costs one copy; only a batch that crosses the size limit is
+// walked line by line.
+func (p *pipeline) appendLines(st *stream, lines []byte) {
+	if p.policy.Fits(st.size(), int64(len(lines))) {
+		p.appendPending(st, lines)
+		return
+	}
+	for len(lines) > 0 {
+		n := indexLF(lines) + 1
+		if !p.policy.Fits(st.size(), int64(n)) {
+			p.rotate(st, "size")
+		}
+		p.appendPending(st, lines[:n])
+		lines = lines[n:]
+	}
+}
+
+func (p *pipeline) appendPending(st *stream, b []byte) {
+	st.pending = append(st.pending, b...)
+	if len(st.pending) >= flushThreshold {
+		p.flush(st)
+	}
+}
+
+func indexLF(b []byte) int {
+	for i, c := range b {
+		if c == '\n' {
+			return i
+		}
+	}
+	return len(b) - 1 // cannot happen: lines always end in LF
+}
+
+// securityEvent appends one of sealog's own events to the security stream.
+// Only the pipeline goroutine calls it.
+func (p *pipeline) securityEvent(action, result string, d *writer.Detail) {
+	ev := writer.SecurityEvent{
+		Time:   p.now(),
+		ID:     p.ids.AppendID(nil, p.ids.Next()),
+		Action: action,
+		Result: result,
+		Detail: d,
+	}
+	p.scratch = writer.AppendSecurity(p.scratch[:0], &ev)
+	p.appendLines(p.security, p.scratch)
+}
+
+// flush hands pending bytes to the kernel. On failure it does not drop
+// anything and does not return until the write succeeded: the pipeline
+// stops, the queue fills, readers block, and TCP pushes back (SPEC §5).
+// A short write is continued from where the kernel stopped, so no line is
+// ever written half.
+func (p *pipeline) flush(st *stream) {
+	for len(st.pending) > 0 {
+		n, err := st.file.Write(st.pending)
+		st.pending = st.pending[n:]
+		if err != nil {
+			p.fail(st.file.Name(), "write", err)
+			continue
+		}
+	}
+	st.pending = st.pending[:0:cap(st.pending)]
+	if cap(st.pending) > 4*flushThreshold {
+		st.pending = nil
+	}
+	p.recovered()
+}
+
+// sync makes the stream's bytes durable, retrying like flush.
+func (p *pipeline) sync(st *stream) {
+	if st.synced == st.file.Size() {
+		return
+	}
+	for {
+		err := st.file.Sync()
+		if err == nil {
+			break
+		}
+		p.fail(st.file.Name(), "fsync", err)
+	}
+	st.synced = st.file.Size()
+	p.recovered()
+}
+
+// fail records a write failure: once on stderr and as a write_error event,
+// then waits before the caller retries.
+func (p *pipeline) fail(file, op string, err error) {
+	if !p.failing {
+		p.failing = true
+		p.failSince = p.now()
+		p.failErr = fmt.Sprintf("%s %s: %v", op, file, err)
+		p.failFile = file
+		fmt.Fprintf(p.stderr, "sealog: write error: %s; holding clients back and retrying\n", p.failErr)
+		p.log.Error("write error", "file", file, "op", op, "err", err)
+	}
+	backoff := time.Since(p.failSince) / 4
+	backoff = min(max(backoff, 20*time.Millisecond), 2*time.Second)
+	time.Sleep(backoff)
+}
+
+// recovered writes write_error and write_recovered once a failure is over.
+// Both go to the security file only now, because while the disk fails the
+// security file usually cannot be written either; stderr had it at once.
+func (p *pipeline) recovered() {
+	if !p.failing {
+		return
+	}
+	p.failing = false
+	dur := p.now().Sub(p.failSince)
+	fmt.Fprintf(p.stderr, "sealog: write recovered after %s\n", dur.Round(time.Millisecond))
+	var d writer.Detail
+	d.Str("file", p.failFile)
+	d.Str("error", p.failErr)
+	d.Str("since", string(writer.AppendTime(nil, p.failSince)))
+	p.securityEvent("write_error", "error", &d)
+	d.Reset()
+	d.Str("file", p.failFile)
+	d.Int("duration_ms", dur.Milliseconds())
+	p.securityEvent("write_recovered", "success", &d)
+}
+
+// checkpoint seals the part of an active file written so far, if it grew
+// since its last seal (SPEC §4: unchanged files are not sealed again).
+func (p *pipeline) checkpoint(st *stream) {
+	if st.size() == st.sealed {
+		return
+	}
+	p.flush(st)
+	p.sync(st)
+	p.seal(st, seal.KindCheckpoint)
+}
+
+// seal asks the chain for a seal of the stream's file as it is now. The
+// data was fsynced by the caller (SPEC §4 order on disk).
+func (p *pipeline) seal(st *stream, kind seal.Kind) seal.Record {
+	var rec seal.Record
+	for {
+		var err error
+		rec, err = p.chain.Seal(kind, st.file.Name(), st.file.Size(), st.file.Lines(), st.file.Sum())
+		if err == nil {
+			break
+		}
+		p.fail("seals.log", "seal", err)
+	}
+	p.recovered()
+	st.sealed = st.file.Size()
+	return rec
+}
+
+// finalize final-seals and closes a stream's file and makes it immutable.
+// The seal event goes to the security stream — except for the security
+// file's own final seal, which only seals.log can record (SPEC §3.4).
+//
+// It returns the error of making the file immutable, which the caller
+// reports once the security stream can take lines again.
+func (p *pipeline) finalize(st *stream) (rec seal.Record, name string, immutableErr error) {
+	p.flush(st)
+	p.sync(st)
+	rec = p.seal(st, seal.KindFinal)
+	name, path := st.file.Name(), st.file.Path()
+	if err := st.file.Close(); err != nil {
+		p.log.Error("close", "file", name, "err", err)
+	}
+	if p.chattr {
+		if err := rotate.SetImmutable(path); err != nil {
+			immutableErr = err
+			fmt.Fprintf(p.stderr, "sealog: cannot make %s immutable: %v\n", name, err)
+		}
+	}
+	return rec, name, immutableErr
+}
+
+// reportFinal writes what a final seal left to say into the security file.
+func (p *pipeline) reportFinal(st *stream, rec seal.Record, immutableErr error) {
+	if st != p.security {
+		p.sealEvent(rec)
+	}
+	if immutableErr != nil {
+		var d writer.Detail
+		d.Str("file", rec.File)
+		d.Str("error", immutableErr.Error())
+		p.securityEvent("write_error", "error", &d)
+	}
+}
+
+// sealEvent records a final or recovered seal in the security file
+// (checkpoints live in seals.log alone, SPEC §3.4).
+func (p *pipeline) sealEvent(rec seal.Record) {
+	var d writer.Detail
+	d.Str("file", rec.File)
+	d.Int("seq", int64(rec.Seq))
+	d.Str("kind", string(rec.Kind))
+	d.Int("bytes", rec.Bytes)
+	d.Int("lines", rec.Lines)
+	d.Str("sha256", hex.EncodeToString(rec.SHA256[:]))
+	p.securityEvent("seal", "success", &d)
+}
+
+// rotate closes the stream's file with a final seal and opens the next.
+func (p *pipeline) rotate(st *stream, reason string) {
+	rec, old, immErr := p.finalize(st)
+	for {
+		next, err := p.openStream(st.name, p.now())
+		if err == nil {
+			*st = *next
+			break
+		}
+		p.fail(st.name, "create", err)
+	}
+	p.recovered()
+	p.reportFinal(st, rec, immErr)
+	var d writer.Detail
+	d.Str("file", old)
+	d.Str("next", st.file.Name())
+	d.Str("reason", reason)
+	d.Int("seq", int64(rec.Seq))
+	p.securityEvent("rotate", "success", &d)
+}
+
+// finish is the graceful end (SPEC §5): stop event, final seal of the
+// events file (recorded in the security file), then of the security file.
+func (p *pipeline) finish(stopDetail func(*writer.Detail)) {
+	var d writer.Detail
+	d.Int("messages", p.written)
+	if stopDetail != nil {
+		stopDetail(&d)
+	}
+	p.securityEvent("stop", "success", &d)
+	rec, _, immErr := p.finalize(p.events)
+	p.reportFinal(p.events, rec, immErr)
+	p.finalize(p.security) // its own final seal lives in seals.log only
+}

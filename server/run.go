@@ -1,0 +1,153 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// Listeners are the sockets a server serves, opened by Open or inherited
+// from systemd (socket activation).
+type Listeners struct {
+	TLS []net.Listener
+	TCP []net.Listener
+	UDP []net.PacketConn
+}
+
+// Describe lists the listeners for the start event; plain ones are named
+// as unencrypted (SPEC §1.1).
+func (ls *Listeners) Describe() []string {
+	var out []string
+	for _, l := range ls.TLS {
+		out = append(out, "tls "+l.Addr().String())
+	}
+	for _, l := range ls.TCP {
+		out = append(out, "tcp "+l.Addr().String()+" unencrypted")
+	}
+	for _, l := range ls.UDP {
+		out = append(out, "udp "+l.LocalAddr().String()+" unencrypted")
+	}
+	return out
+}
+
+// Close closes every listener.
+func (ls *Listeners) Close() {
+	for _, l := range ls.TLS {
+		l.Close()
+	}
+	for _, l := range ls.TCP {
+		l.Close()
+	}
+	for _, l := range ls.UDP {
+		l.Close()
+	}
+}
+
+// OpenListeners binds the configured addresses. A failure names the
+// address and closes what was already open.
+func OpenListeners(cfg *Config) (*Listeners, error) {
+	ls := &Listeners{}
+	fail := func(flag, addr string, err error) (*Listeners, error) {
+		ls.Close()
+		return nil, fmt.Errorf("%s %s: %w", flag, addr, err)
+	}
+	for _, a := range cfg.Listen {
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			return fail("--listen", a, err)
+		}
+		ls.TLS = append(ls.TLS, l)
+	}
+	for _, a := range cfg.ListenTCP {
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			return fail("--listen-tcp", a, err)
+		}
+		ls.TCP = append(ls.TCP, l)
+	}
+	for _, a := range cfg.ListenUDP {
+		pc, err := net.ListenPacket("udp", a)
+		if err != nil {
+			return fail("--listen-udp", a, err)
+		}
+		ls.UDP = append(ls.UDP, pc)
+	}
+	return ls, nil
+}
+
+// Hooks lets the caller observe the server's life (systemd notification).
+type Hooks struct {
+	Ready    func() // every listener is serving
+	Stopping func() // graceful stop has begun
+	Reloaded func(err error)
+}
+
+// Run serves cfg on ls until ctx is cancelled (SIGTERM/SIGINT), reloading
+// TLS material on SIGHUP, then stops gracefully (SPEC §5).
+func Run(ctx context.Context, cfg Config, ls *Listeners, hooks Hooks, stderr io.Writer) error {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	s, err := New(cfg, ls.Describe(), log, stderr)
+	if err != nil {
+		ls.Close()
+		return err
+	}
+	s.start()
+	errc := make(chan error, len(ls.TLS)+len(ls.TCP)+len(ls.UDP))
+	for _, l := range ls.TLS {
+		go func() { errc <- s.Serve(l) }()
+	}
+	for _, l := range ls.TCP {
+		go func() { errc <- s.ServePlain(l) }()
+	}
+	for _, pc := range ls.UDP {
+		go func() { errc <- s.ServePacket(pc) }()
+	}
+	if hooks.Ready != nil {
+		hooks.Ready()
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	var serveErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-hup:
+			err := s.Reload()
+			if err != nil {
+				fmt.Fprintf(stderr, "sealog: %v\n", err)
+			} else {
+				fmt.Fprintln(stderr, "sealog: reloaded TLS certificate, key and client CA")
+			}
+			if hooks.Reloaded != nil {
+				hooks.Reloaded(err)
+			}
+		case err := <-errc:
+			if err != nil && !errors.Is(err, ErrServerClosed) {
+				serveErr = fmt.Errorf("listener failed: %w", err)
+				break loop
+			}
+		}
+	}
+	if hooks.Stopping != nil {
+		hooks.Stopping()
+	}
+	// The grace period plus time to write and seal; a disk that stays
+	// full is the only thing that can make this run out.
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace+5*time.Minute)
+	defer cancel()
+	if err := s.Shutdown(sctx); err != nil {
+		return err
+	}
+	return serveErr
+}

@@ -1,0 +1,344 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sealog/sealog/rotate"
+	"github.com/sealog/sealog/seal"
+	"github.com/sealog/sealog/writer"
+)
+
+// Server receives syslog and hands it to the pipeline. It is shaped like
+// net/http.Server: Serve, ServePlain and ServePacket take sockets opened
+// elsewhere (tests, socket activation), and Shutdown drains.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	stderr  io.Writer
+	ids     *writer.IDGen
+	pipe    *pipeline
+	chain   *seal.Chain
+	limiter *limiter
+	tls     atomic.Pointer[tlsMaterial]
+
+	mu        sync.Mutex // guards the fields below
+	listeners map[io.Closer]struct{}
+	conns     map[*conn]struct{}
+	closing   bool
+
+	active    atomic.Int64 // open stream connections, for --max-connections
+	connWG    sync.WaitGroup
+	graceEnd  atomic.Pointer[time.Time] // set by Shutdown: reads end here
+	stopOnce  sync.Once
+	bgCancel  context.CancelFunc
+	bgWG      sync.WaitGroup
+	pipeStart sync.Once
+}
+
+// New prepares everything that must hold before the first byte is read
+// (SPEC §3.1, §4, §5): the directory, the attribute check, the seal
+// chain, crash recovery of files left unsealed, fresh active files and
+// the start event. listeners describes what Run opened, for that event.
+func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+	s := &Server{
+		cfg:       cfg,
+		log:       log,
+		stderr:    stderr,
+		limiter:   newLimiter(),
+		listeners: map[io.Closer]struct{}{},
+		conns:     map[*conn]struct{}{},
+	}
+	if len(cfg.Listen) > 0 || cfg.TLSCert != "" {
+		m, err := loadTLSMaterial(cfg.TLSCert, cfg.TLSKey, cfg.TLSClientCA)
+		if err != nil {
+			return nil, err
+		}
+		s.tls.Store(m)
+	}
+	ids, err := writer.NewIDGen(cfg.Instance)
+	if err != nil {
+		return nil, configErrorf("--instance: %v", err)
+	}
+	s.ids = ids
+
+	if err := rotate.EnsureDir(cfg.Dir); err != nil {
+		return nil, fmt.Errorf("--dir %s: %w", cfg.Dir, err)
+	}
+	chattr := !cfg.NoChattr
+	if chattr {
+		if err := rotate.CheckAttributes(cfg.Dir); err != nil {
+			if !cfg.DevChattrFallback {
+				return nil, fmt.Errorf("cannot keep files append-only in %s (run with CAP_LINUX_IMMUTABLE on a filesystem that supports chattr, or pass --no-chattr): %w", cfg.Dir, err)
+			}
+			fmt.Fprintf(stderr, "sealog: warning: %v; --dev continues without append-only attributes (--no-chattr)\n", err)
+			chattr = false
+			s.cfg.NoChattr = true
+		}
+	}
+	var appendOnly func(*os.File) error
+	if chattr {
+		appendOnly = rotate.SetAppendOnly
+	}
+	chain, err := seal.OpenChain(cfg.Dir, cfg.KeyPath, seal.ChainOptions{AppendOnly: appendOnly, Head: stderr})
+	if err != nil {
+		if errors.Is(err, seal.ErrKeyState) {
+			return nil, configErrorf("--key %s: %v", cfg.KeyPath, err)
+		}
+		return nil, fmt.Errorf("open seal chain in %s: %w", cfg.Dir, err)
+	}
+	s.chain = chain
+	found, err := rotate.Scan(cfg.Dir)
+	if err != nil {
+		chain.Close()
+		return nil, fmt.Errorf("scan %s: %w", cfg.Dir, err)
+	}
+	s.pipe = newPipeline(&s.cfg, chain, ids, chattr, log, stderr)
+	if err := s.pipe.open(); err != nil {
+		chain.Close()
+		return nil, err
+	}
+	s.startEvent(listeners, chattr)
+	if err := s.pipe.recover(found); err != nil {
+		chain.Close()
+		return nil, err
+	}
+	// Everything said so far is on disk before the first client is served.
+	s.pipe.flush(s.pipe.security)
+	s.pipe.sync(s.pipe.security)
+	return s, nil
+}
+
+// Start runs the pipeline and the background workers. Serve* call it;
+// it is separate so that nothing runs before New has fully succeeded.
+func (s *Server) start() {
+	s.pipeStart.Do(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.bgCancel = cancel
+		go s.pipe.run(nil)
+		s.bgWG.Add(1)
+		go func() {
+			defer s.bgWG.Done()
+			s.limiter.run(ctx, s.emitSuppressed)
+		}()
+	})
+}
+
+// Start is exported for callers that serve only through Serve* later.
+func (s *Server) Start() { s.start() }
+
+func (s *Server) startEvent(listeners []string, chattr bool) {
+	var d writer.Detail
+	d.Str("version", s.cfg.Version)
+	d.Str("instance", s.cfg.Instance)
+	d.Strs("listeners", listeners)
+	d.Str("config_sha256", s.cfg.Hash())
+	d.Bool("chattr", chattr)
+	if !chattr {
+		d.Str("warning", "running without append-only attributes (--no-chattr)")
+	}
+	d.Int("max_message_size", int64(s.cfg.MaxMessageSize))
+	s.pipe.securityEvent("start", "success", &d)
+}
+
+// serverEvent submits one of the server's own events (no peer) from any
+// goroutine other than the pipeline's.
+func (s *Server) serverEvent(action, result string, d *writer.Detail) {
+	b := getBatch()
+	ev := writer.SecurityEvent{Time: time.Now(), ID: s.ids.AppendID(nil, s.ids.Next()), Action: action, Result: result, Detail: d}
+	b.security = writer.AppendSecurity(b.security, &ev)
+	s.pipe.submit(b)
+}
+
+func (s *Server) emitSuppressed(sum suppressedSummary) {
+	var d writer.Detail
+	d.Str("source", sum.source)
+	d.Int("count", int64(sum.count))
+	var counts writer.Detail
+	for _, a := range sortedKeys(sum.counts) {
+		counts.Int(a, int64(sum.counts[a]))
+	}
+	d.Object("counts", &counts)
+	d.Str("minute", string(writer.AppendTime(nil, sum.minute)))
+	s.serverEvent("suppressed", "failure", &d)
+}
+
+func (s *Server) track(l io.Closer, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.closing {
+			return false
+		}
+		s.listeners[l] = struct{}{}
+	} else {
+		delete(s.listeners, l)
+	}
+	return true
+}
+
+// ErrServerClosed is returned by Serve* after Shutdown.
+var ErrServerClosed = errors.New("sealog: server closed")
+
+// Serve accepts TLS connections (RFC 5425) on l until Shutdown.
+func (s *Server) Serve(l net.Listener) error { return s.serveStream(l, true) }
+
+// ServePlain accepts unencrypted TCP connections (RFC 6587) on l.
+func (s *Server) ServePlain(l net.Listener) error { return s.serveStream(l, false) }
+
+// serveStream is the accept loop (STYLE 5): back off on temporary errors,
+// return on close, one goroutine per connection, refusals logged.
+func (s *Server) serveStream(l net.Listener, useTLS bool) error {
+	s.start()
+	if !s.track(l, true) {
+		return ErrServerClosed
+	}
+	defer s.track(l, false)
+	var delay time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if s.isClosing() || errors.Is(err, net.ErrClosed) {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.log.Warn("accept", "err", err, "retry_in", delay)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		s.accept(nc, useTLS)
+	}
+}
+
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+// accept applies --allow-from and --max-connections before any byte is
+// read, so a refused client costs nothing but the refusal event.
+func (s *Server) accept(nc net.Conn, useTLS bool) {
+	c := newConn(s, nc, useTLS)
+	if !s.allowed(c.ip) {
+		c.refuse("not_allowed")
+		return
+	}
+	if s.active.Add(1) > int64(s.cfg.MaxConnections) {
+		s.active.Add(-1)
+		c.refuse("too_many_connections")
+		return
+	}
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		s.active.Add(-1)
+		nc.Close()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.connWG.Add(1)
+	s.mu.Unlock()
+	go c.serve()
+}
+
+func (s *Server) allowed(ip netip.Addr) bool {
+	if len(s.cfg.AllowFrom) == 0 {
+		return true
+	}
+	for _, p := range s.cfg.AllowFrom {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.active.Add(-1)
+	s.connWG.Done()
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+// ServePacket reads UDP datagrams (RFC 5426) from pc until Shutdown: one
+// datagram is one frame.
+func (s *Server) ServePacket(pc net.PacketConn) error {
+	s.start()
+	if !s.track(pc, true) {
+		return ErrServerClosed
+	}
+	defer s.track(pc, false)
+	s.connWG.Add(1)
+	defer s.connWG.Done()
+	u := newPacketReader(s, pc)
+	return u.serve()
+}
+
+// Shutdown stops accepting, keeps reading open connections until they
+// close or --shutdown-grace ends, writes everything read, then lets the
+// pipeline write the stop event and final-seal both files (SPEC §5).
+// ctx bounds the wait for the pipeline (a disk that stays full).
+func (s *Server) Shutdown(ctx context.Context) error {
+	var err error
+	s.stopOnce.Do(func() {
+		s.start() // a server that never served still seals its files
+		s.mu.Lock()
+		s.closing = true
+		for l := range s.listeners {
+			l.Close()
+		}
+		end := time.Now().Add(s.cfg.ShutdownGrace)
+		s.graceEnd.Store(&end)
+		for c := range s.conns {
+			c.nc.SetReadDeadline(end)
+		}
+		s.mu.Unlock()
+
+		s.connWG.Wait()
+		s.bgCancel()
+		s.bgWG.Wait()
+		s.limiter.flushAll(s.emitSuppressed)
+		close(s.pipe.in)
+		select {
+		case <-s.pipe.done:
+		case <-ctx.Done():
+			err = fmt.Errorf("stop: files not final-sealed: %w", ctx.Err())
+			return
+		}
+		if cerr := s.chain.Close(); cerr != nil {
+			err = cerr
+		}
+	})
+	return err
+}
+
+// Dir is the log directory (for messages and tests).
+func (s *Server) Dir() string { return filepath.Clean(s.cfg.Dir) }
