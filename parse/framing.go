@@ -373,9 +373,13 @@ func (r *Reader) nextLF() (Frame, error) {
 		}
 		if i := bytes.IndexByte(r.buf[r.r+r.scanned:r.w], '\n'); i >= 0 {
 			end := r.r + r.scanned + i
-			f := Frame{Data: r.buf[r.r:end], Size: int64(end - r.r)}
+			data := r.buf[r.r:end]
 			r.r, r.scanned = end+1, 0
-			return f, nil
+			if len(data) > r.maxSize { // the whole oversized frame was buffered
+				r.hasher().Write(data)
+				return r.truncated(data[:r.maxSize], int64(len(data)), false), nil
+			}
+			return Frame{Data: data, Size: int64(len(data))}, nil
 		}
 		r.scanned = r.w - r.r
 		if r.scanned > r.maxSize {
