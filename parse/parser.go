@@ -24,9 +24,10 @@ import (
 // SD are Nil; SD otherwise is the whole STRUCTURED-DATA text, whose end
 // is found honouring the PARAM-VALUE escapes \" \\ \] (RFC 5424 §6.3.3).
 //
-// RFC 3164. go-syslog's rfc3164 machine (with the current year, and with
-// RFC 3339 timestamps accepted, as rsyslog's RSYSLOG_ForwardFormat-style
-// templates send when they carry no fraction) judges "PRI TIMESTAMP SP
+// RFC 3164. go-syslog's rfc3164 machine, with the current year and with
+// WithRFC3339 (senders' templates that put an RFC 3339 timestamp in a
+// BSD header; go-syslog v3.0.0 takes it only without a fraction), judges
+// "PRI TIMESTAMP SP
 // HOSTNAME SP" followed by a benign "x" instead of the real content: it
 // answers (nil, nil) for content holding TAB, NUL, ESC, CR or LF, which
 // appliances do send, and RFC 3164 §4.1.3 puts no rule on the content
@@ -45,8 +46,9 @@ import (
 //     bytes other than SP, ':' and '[', the set go-syslog's tag rule uses)
 //     optionally followed by "[PID]", then ':' and SP (or the end of the
 //     frame), AppName is TAG and ProcID the bytes inside the brackets
-//     (Nil when there are none). "%ASA-6-302013:" thus becomes the
-//     AppName of a Cisco ASA line, as in rsyslog. Content of other
+//     (Nil when there are none, empty for "[]"). A TAG of digits only is
+//     a Cisco IOS sequence number ("123: …"), not a tag. "%ASA-6-302013:"
+//     becomes the AppName of a Cisco ASA line, as in rsyslog. Content of other
 //     shapes (MikroTik "system,info …", F5 "info tmm[…]:", Palo Alto CSV)
 //     leaves AppName and ProcID Nil: nothing is guessed that the sender
 //     did not mark.
@@ -260,7 +262,7 @@ func parseTag(b []byte, whole bool) (tag, pid []byte, ok bool) {
 	for i < len(b) && i < 32 && isTagChar(b[i]) {
 		i++
 	}
-	if i == 0 || i == len(b) {
+	if i == 0 || i == len(b) || allDigits(b[:i]) {
 		return nil, nil, false
 	}
 	tag = b[:i]
@@ -283,6 +285,17 @@ func parseTag(b []byte, whole bool) (tag, pid []byte, ok bool) {
 		return tag, pid, i == len(b)
 	}
 	return tag, pid, i == len(b) || b[i] == ' '
+}
+
+// allDigits reports whether b is only ASCII digits: "123:" after a
+// Cisco IOS header is a sequence number, not a program's tag.
+func allDigits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // isGraph reports whether b is a go-syslog HOSTNAME: 1–255 bytes of
