@@ -7,6 +7,8 @@ package systemd
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strconv"
@@ -21,19 +23,28 @@ type Notifier struct {
 	addr *unix.SockaddrUnix
 }
 
-// NewNotifier reads $NOTIFY_SOCKET (a path, or "@name" for the abstract
-// namespace) and unsets it so child processes do not inherit it.
+// NewNotifier reads $NOTIFY_SOCKET (an absolute path, or "@name" for the
+// abstract namespace) and unsets it so child processes do not inherit it.
+// Any other value (a relative path, or a vsock address, which sealog does
+// not speak) gives a Notifier that does nothing, as sd_notify(3) ignores
+// addresses it cannot use.
 func NewNotifier() *Notifier {
 	path := os.Getenv("NOTIFY_SOCKET")
 	if path == "" {
 		return &Notifier{}
 	}
 	os.Unsetenv("NOTIFY_SOCKET")
+	if len(path) < 2 || (path[0] != '/' && path[0] != '@') {
+		return &Notifier{}
+	}
 	if path[0] == '@' {
 		path = "\x00" + path[1:]
 	}
 	return &Notifier{addr: &unix.SockaddrUnix{Name: path}}
 }
+
+// Enabled reports whether notifications go anywhere.
+func (n *Notifier) Enabled() bool { return n != nil && n.addr != nil }
 
 // Notify sends one state message, e.g. "READY=1\nSTATUS=serving". Errors
 // are returned but not fatal: a missing systemd must not stop logging.
@@ -63,8 +74,11 @@ func WatchdogInterval() time.Duration {
 }
 
 // StartWatchdog sends WATCHDOG=1 at half the watchdog interval until ctx
-// ends. The pings come from the same loop that would stop if the process
-// wedged, which is all a watchdog can promise.
+// ends. The pings come from their own goroutine, so they prove that the
+// process is alive and the Go scheduler runs, not that every part of the
+// server makes progress: a deadlocked process (all goroutines asleep) is
+// killed by the Go runtime, and one that stops being scheduled misses its
+// pings and is restarted by systemd (WatchdogSec=, Restart=on-failure).
 func (n *Notifier) StartWatchdog(ctx context.Context) {
 	iv := WatchdogInterval()
 	if iv <= 0 || n == nil || n.addr == nil {
@@ -110,31 +124,65 @@ func InheritedSockets() ([]Socket, error) {
 	os.Unsetenv("LISTEN_PID")
 	os.Unsetenv("LISTEN_FDS")
 	os.Unsetenv("LISTEN_FDNAMES")
+	// Mark them all close-on-exec first, as sd_listen_fds(3) does, so that
+	// an early return cannot leak one into a child.
+	for i := 0; i < n; i++ {
+		unix.CloseOnExec(listenFDsStart + i)
+	}
 	var out []Socket
 	for i := 0; i < n; i++ {
 		fd := listenFDsStart + i
-		unix.CloseOnExec(fd)
 		s := Socket{}
 		if i < len(names) {
 			s.Name = names[i]
 		}
-		f := os.NewFile(uintptr(fd), "listen-fd-"+strconv.Itoa(fd))
-		typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
-		if err != nil {
-			return nil, err
-		}
-		if typ == unix.SOCK_DGRAM {
-			s.Packet, err = net.FilePacketConn(f)
-		} else {
-			s.Listener, err = net.FileListener(f)
-		}
-		f.Close() // net.File* dup the descriptor
-		if err != nil {
-			return nil, err
+		if err := s.open(fd); err != nil {
+			closeSockets(out)
+			return nil, fmt.Errorf("inherited fd %d (%q): %w", fd, s.Name, err)
 		}
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// ErrNotListening is returned for an inherited descriptor sealog cannot
+// serve: not a socket, or a stream socket that is not listening (a unit
+// with Accept=yes passes connected sockets).
+var ErrNotListening = errors.New("not a listening socket")
+
+// open wraps fd as a listener or a packet socket. The descriptor is
+// closed either way: net.File* work on a duplicate.
+func (s *Socket) open(fd int) error {
+	f := os.NewFile(uintptr(fd), "listen-fd-"+strconv.Itoa(fd))
+	defer f.Close()
+	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrNotListening, err)
+	}
+	switch typ {
+	case unix.SOCK_DGRAM:
+		s.Packet, err = net.FilePacketConn(f)
+		return err
+	case unix.SOCK_STREAM, unix.SOCK_SEQPACKET:
+		if acc, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN); err != nil || acc == 0 {
+			return ErrNotListening
+		}
+		s.Listener, err = net.FileListener(f)
+		return err
+	default:
+		return fmt.Errorf("%w: socket type %d", ErrNotListening, typ)
+	}
+}
+
+func closeSockets(socks []Socket) {
+	for _, s := range socks {
+		if s.Listener != nil {
+			s.Listener.Close()
+		}
+		if s.Packet != nil {
+			s.Packet.Close()
+		}
+	}
 }
 
 func splitNames(s string) []string {
