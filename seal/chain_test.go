@@ -446,3 +446,35 @@ func TestHeadFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestSealKeyPersistFails: the seal is durable even when the evolved
+// state cannot be written; the Record is valid, the key in memory has
+// moved on, and the state is written at the next seal.
+func TestSealKeyPersistFails(t *testing.T) {
+	d := newLogDir(t)
+	keyDir := filepath.Dir(d.keyPath)
+	hidden := keyDir + ".away"
+	mv(t, keyDir, hidden)
+	d.write(ev1, 1)
+	b := readFile(t, d.path(ev1))
+	r, err := d.c.Seal(KindCheckpoint, ev1, int64(len(b)), 1, sha256.Sum256(b))
+	if !errors.Is(err, ErrKeyPersist) || r.Seq != 1 {
+		t.Fatalf("got %+v %v, want seal 1 with ErrKeyPersist", r, err)
+	}
+	if seq, mac := d.c.Head(); seq != 1 || mac != r.MAC {
+		t.Fatalf("got head %d, want 1", seq)
+	}
+	mv(t, hidden, keyDir)
+	d.write(ev1, 1)
+	r2 := d.seal(KindFinal, ev1)
+	if r2.Seq != 2 {
+		t.Fatalf("got seal %d, want 2", r2.Seq)
+	}
+	d.close()
+	st, err := loadState(d.keyPath)
+	if err != nil || st.seq != 3 {
+		t.Fatalf("got state seq %d %v, want 3", st.seq, err)
+	}
+	res, report := d.verify(nil)
+	mustPass(t, res, report)
+}

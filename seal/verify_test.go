@@ -319,6 +319,10 @@ func TestVerifyHead(t *testing.T) {
 		res, report := d.verify(&Head{Seq: oldSeq, MAC: oldMAC})
 		mustPass(t, res, report)
 	})
+	t.Run("empty head", func(t *testing.T) {
+		res, report := d.verify(&Head{})
+		mustPass(t, res, report)
+	})
 	t.Run("mismatch", func(t *testing.T) {
 		bad := mac
 		bad[0] ^= 1
