@@ -4,6 +4,7 @@ package rotate
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"os"
 	"os/exec"
@@ -485,4 +486,99 @@ func TestFsName(t *testing.T) {
 			t.Errorf("fsName(%#x): got %q, want %q", tc.magic, got, tc.want)
 		}
 	}
+}
+
+// TestWriteShort fills a real 1 MiB tmpfs: the write that hits ENOSPC must
+// report the bytes the kernel took, the counters must match the disk, and
+// retrying the remainder once space is free must leave every byte exactly
+// once (SPEC §5 fail closed).
+func TestWriteShort(t *testing.T) {
+	dir := mountFS(t, "tmpfs", "size=1m")
+	filler := filepath.Join(dir, "filler")
+	if err := os.WriteFile(filler, make([]byte, 256<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Create(dir, "events", t0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// 99,995 bytes is not a multiple of the page size, so the write that
+	// meets the end of the space is cut inside it.
+	p := bytes.Repeat([]byte("0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\n"), 990)
+	p = append(p, "tail\n"...)
+	var want []byte
+	var n int
+	for i := 0; ; i++ {
+		if i > 100 {
+			t.Fatal("1 MiB tmpfs never filled up")
+		}
+		n, err = f.Write(p)
+		want = append(want, p[:n]...)
+		if err != nil {
+			break
+		}
+		if n != len(p) {
+			t.Fatalf("Write: got (%d, nil), want a short count only with an error", n)
+		}
+	}
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("Write on a full filesystem: got error %v, want ENOSPC", err)
+	}
+	if n >= len(p) {
+		t.Fatalf("Write on a full filesystem: got n = %d, want < %d", n, len(p))
+	}
+	t.Logf("short write: %d of %d bytes, file at %d bytes", n, len(p), f.Size())
+	checkDisk(t, f, want)
+
+	// Free space; the caller retries the remainder and nothing is doubled.
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	rest := p[n:]
+	if m, err := f.Write(rest); m != len(rest) || err != nil {
+		t.Fatalf("retry after freeing space: got (%d, %v), want (%d, nil)", m, err, len(rest))
+	}
+	want = append(want, rest...)
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	checkDisk(t, f, want)
+	if !bytes.HasSuffix(want, p) || bytes.Count(want, []byte("tail\n"))*len(p) != len(want) {
+		t.Errorf("file is not a whole number of writes: %d bytes", len(want))
+	}
+}
+
+func checkDisk(t *testing.T, f *File, want []byte) {
+	t.Helper()
+	disk, err := os.ReadFile(f.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(disk, want) {
+		t.Fatalf("file holds %d bytes, want the %d accepted", len(disk), len(want))
+	}
+	if f.Size() != int64(len(disk)) || f.Lines() != int64(bytes.Count(disk, []byte("\n"))) || f.Sum() != sha256.Sum256(disk) {
+		t.Fatalf("counters: got (size %d, lines %d), want (%d, %d) and the SHA-256 of the file", f.Size(), f.Lines(),
+			len(disk), bytes.Count(disk, []byte("\n")))
+	}
+}
+
+// mountFS mounts a fresh filesystem of type fstype on a temporary directory
+// and unmounts it when the test ends; it skips when that is not allowed.
+func mountFS(t *testing.T, fstype, data string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skipf("needs root to mount a %s (running as uid %d)", fstype, os.Geteuid())
+	}
+	dir := t.TempDir()
+	if err := syscall.Mount(fstype, dir, fstype, 0, data); err != nil {
+		t.Skipf("needs permission to mount a %s (CAP_SYS_ADMIN): %v", fstype, err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
+			t.Errorf("unmount %s: %v", dir, err)
+		}
+	})
+	return dir
 }
