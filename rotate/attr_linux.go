@@ -47,11 +47,14 @@ func CheckAttributes(dir string) error {
 	})
 	fsName := fsTypeFile(f)
 	_ = f.Close()
-	if rerr := os.Remove(path); rerr != nil && perr == nil {
-		perr = rerr
-	}
+	rerr := os.Remove(path)
 	if perr != nil {
 		return attrError("check attributes in", dir, fsName, perr)
+	}
+	if rerr != nil {
+		// Not an attribute failure: say what it is rather than blame the
+		// capability for EPERM from unlink.
+		return fmt.Errorf("check attributes in %s: %w", dir, rerr)
 	}
 	return nil
 }
