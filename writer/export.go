@@ -220,11 +220,16 @@ func (x *exporter) event(out []byte, cols [][]byte, jsonOut bool) ([]byte, error
 		switch {
 		case i == colFlags:
 			out = append(out, '[')
-			for k, f := range bytes.Split(cols[i], []byte{','}) {
+			for rest, k := cols[i], 0; ; k++ {
+				flag, tail, found := bytes.Cut(rest, []byte{','})
 				if k > 0 {
 					out = append(out, ',')
 				}
-				out = appendJSONString(out, f)
+				out = appendJSONString(out, flag)
+				if !found {
+					break
+				}
+				rest = tail
 			}
 			out = append(out, ']')
 		case i == colPRI:
