@@ -9,11 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
-	"unsafe"
 )
 
 // needAttrs skips the test unless dir supports chattr +a/+i for us.
@@ -352,9 +350,8 @@ func probeSupported(t *testing.T, dir string) bool {
 		t.Fatal(err)
 	}
 	defer syscall.Close(fd)
-	var v uint32
-	_, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), iocGetFlags, uintptr(unsafe.Pointer(&v)))
-	return e == 0
+	_, err = getFlags(fd)
+	return err == nil
 }
 
 // TestNoCapability runs the child test below in a process without
@@ -442,33 +439,6 @@ func hasCapImmutable(status []byte) bool {
 		}
 	}
 	return true
-}
-
-func TestIoctlNumbers(t *testing.T) {
-	if unsafe.Sizeof(uintptr(0)) != 8 {
-		t.Skip("table is for 64-bit platforms")
-	}
-	// Values from <linux/fs.h> as compiled on each architecture.
-	tests := []struct {
-		arch     string
-		get, set uintptr
-	}{
-		{"amd64", 0x80086601, 0x40086602},
-		{"arm64", 0x80086601, 0x40086602},
-		{"riscv64", 0x80086601, 0x40086602},
-		{"s390x", 0x80086601, 0x40086602},
-		{"ppc64le", 0x40086601, 0x80086602},
-		{"mips64", 0x40086601, 0x80086602},
-	}
-	for _, tc := range tests {
-		get, set := iocNumbers(tc.arch)
-		if get != tc.get || set != tc.set {
-			t.Errorf("%s: got (%#x, %#x), want (%#x, %#x)", tc.arch, get, set, tc.get, tc.set)
-		}
-	}
-	if runtime.GOARCH == "amd64" && iocGetFlags != 0x80086601 {
-		t.Errorf("iocGetFlags on amd64: got %#x, want 0x80086601", iocGetFlags)
-	}
 }
 
 func TestFsName(t *testing.T) {
