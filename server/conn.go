@@ -37,7 +37,6 @@ type conn struct {
 	messages, bytes int64
 	idBuf           []byte
 	detail          writer.Detail
-	deadline        time.Time // read deadline last set
 }
 
 func newConn(s *Server, nc net.Conn, useTLS bool) *conn {
@@ -186,7 +185,8 @@ func (c *conn) handshake() bool {
 // connection's batch, hand the batch over when the socket has nothing
 // more buffered. It returns why the connection ended.
 func (c *conn) readFrames() string {
-	r := parse.NewReader(c.rc, c.s.cfg.MaxMessageSize)
+	dr := &deadlineReader{c: c, src: c.rc}
+	r := parse.NewReader(dr, c.s.cfg.MaxMessageSize)
 	p := parse.NewParser()
 	var b *batch
 	flush := func() {
@@ -198,7 +198,7 @@ func (c *conn) readFrames() string {
 	defer flush()
 	meta := writer.EventMeta{Peer: c.peer, Auth: c.auth, TLS: c.tlsDesc}
 	for {
-		c.setDeadline(r)
+		dr.beginFrame(r.Buffered() > 0)
 		f, err := r.Next()
 		if err != nil {
 			flush()
@@ -281,31 +281,57 @@ func (c *conn) endReason(err error) string {
 	}
 }
 
-// setDeadline keeps a stalled client from pinning its buffer for ever:
-// once part of a frame is buffered, the rest must come within
-// FrameTimeout; between frames IdleTimeout applies (0 = none). At
-// shutdown the grace end wins. The deadline is only moved when it changes
-// by more than a second, to keep the per-frame cost near zero.
-func (c *conn) setDeadline(r *parse.Reader) {
-	var d time.Time
-	now := time.Now()
-	if r.Buffered() > 0 && c.s.cfg.FrameTimeout > 0 {
-		d = now.Add(c.s.cfg.FrameTimeout)
-	} else if c.s.cfg.IdleTimeout > 0 {
-		d = now.Add(c.s.cfg.IdleTimeout)
+// deadlineReader sits between the socket and the frame reader and sets
+// the read deadline before every read: while waiting for the first byte
+// of a frame, --idle-timeout applies (0 = none: appliances keep quiet
+// connections for days); once a frame has begun, its rest must arrive
+// within --frame-timeout, so a stalled partial frame cannot pin its
+// buffer for ever. At shutdown the end of the grace period wins.
+type deadlineReader struct {
+	c        *conn
+	src      io.Reader
+	midFrame bool      // bytes of an unfinished frame are already held
+	frameEnd time.Time // deadline of the frame in progress
+	set      time.Time // deadline currently set on the socket
+}
+
+// beginFrame is called before each Next: held bytes mean the next read
+// continues a frame.
+func (d *deadlineReader) beginFrame(held bool) {
+	d.midFrame = held
+	d.frameEnd = time.Time{}
+}
+
+func (d *deadlineReader) Read(p []byte) (int, error) {
+	cfg := &d.c.s.cfg
+	var dl time.Time
+	if d.midFrame && cfg.FrameTimeout > 0 {
+		if d.frameEnd.IsZero() {
+			d.frameEnd = time.Now().Add(cfg.FrameTimeout)
+		}
+		dl = d.frameEnd
+	} else if !d.midFrame && cfg.IdleTimeout > 0 {
+		dl = time.Now().Add(cfg.IdleTimeout)
+		if dl.Sub(d.set) < time.Second && dl.After(d.set) {
+			dl = d.set // close enough: spare the timer update
+		}
 	}
-	if g := c.s.graceEnd.Load(); g != nil && (d.IsZero() || g.Before(d)) {
-		d = *g
+	if g := d.c.s.graceEnd.Load(); g != nil && (dl.IsZero() || g.Before(dl)) {
+		dl = *g
 	}
-	if d.Equal(c.deadline) || (!d.IsZero() && !c.deadline.IsZero() && d.Sub(c.deadline).Abs() < time.Second && c.s.graceEnd.Load() == nil) {
-		return
+	if !dl.Equal(d.set) {
+		d.set = dl
+		d.c.nc.SetReadDeadline(dl)
 	}
-	c.deadline = d
-	c.nc.SetReadDeadline(d)
+	n, err := d.src.Read(p)
+	if n > 0 {
+		d.midFrame = true // whatever came is the start of a frame
+	}
 	// Shutdown may have set the grace deadline between our read of
-	// graceEnd and the call above; never let ours replace it.
-	if g := c.s.graceEnd.Load(); g != nil && !g.Equal(d) {
-		c.deadline = *g
-		c.nc.SetReadDeadline(*g)
+	// graceEnd and SetReadDeadline; make sure ours did not replace it.
+	if g := d.c.s.graceEnd.Load(); g != nil && !g.Equal(d.set) {
+		d.set = *g
+		d.c.nc.SetReadDeadline(*g)
 	}
+	return n, err
 }
