@@ -28,6 +28,7 @@ type sdOpts struct {
 	// pid sealog will have: the shell sets it to its own pid and execs.
 	listenPID bool
 	noListen  bool // do not pass --listen (the sockets are inherited)
+	noTLS     bool // do not pass the --tls-* flags (plain listeners only)
 }
 
 // newSealogSetup prepares what startSealog prepares (PKI, log directory,
@@ -48,9 +49,10 @@ func (s *Sealog) sdStart(t *testing.T, o sdOpts, extra ...string) {
 	t.Helper()
 	os.MkdirAll(s.Dir, 0o750)
 	s.Chattr = chattrWorks(s.Dir)
-	args := []string{"serve", "--dir", s.Dir, "--key", filepath.Join(s.KeyDir, "seal.key"),
-		"--tls-cert", s.PKI.ServerCert, "--tls-key", s.PKI.ServerKey, "--tls-client-ca", s.PKI.CAFile,
-		"--instance", "testhost"}
+	args := []string{"serve", "--dir", s.Dir, "--key", filepath.Join(s.KeyDir, "seal.key"), "--instance", "testhost"}
+	if !o.noTLS {
+		args = append(args, "--tls-cert", s.PKI.ServerCert, "--tls-key", s.PKI.ServerKey, "--tls-client-ca", s.PKI.CAFile)
+	}
 	if !o.noListen {
 		args = append(args, "--listen", s.Addr)
 	}
