@@ -46,7 +46,9 @@ import (
 //     bytes other than SP, ':' and '[', go-syslog's tag alphabet)
 //     optionally followed by "[PID]" (printable bytes), then ':' and SP
 //     (or the end of the frame), AppName is TAG and ProcID the bytes
-//     inside the brackets (Nil without brackets, empty for "[]"). A TAG of
+//     inside the brackets (Nil without brackets, empty for "[]");
+//     "TAG[PID]" followed by SP without the ':' counts too, as rsyslog
+//     relays RFC 5424 messages in its default template. A TAG of
 //     digits only is a Cisco IOS sequence number ("123: …"), not a tag.
 //     "%ASA-6-302013:" becomes the AppName of a Cisco ASA line, as in
 //     rsyslog. Content of other shapes (MikroTik "system,info …", F5
@@ -248,8 +250,9 @@ func isTagChar(c byte) bool {
 }
 
 // parseTag matches "TAG:" or "TAG[PID]:" at the start of b, followed by
-// SP or the end of b when whole is false, and making up all of b when
-// whole is true. It returns TAG and PID (pid == nil without brackets).
+// SP or the end of b when whole is false (then also "TAG[PID]" without
+// the colon), and making up all of b when whole is true. It returns TAG
+// and PID (pid == nil without brackets).
 func parseTag(b []byte, whole bool) (tag, pid []byte, ok bool) {
 	i := 0
 	for i < len(b) && i < 32 && isTagChar(b[i]) {
@@ -269,6 +272,15 @@ func parseTag(b []byte, whole bool) (tag, pid []byte, ok bool) {
 		}
 		pid = b[i+1 : j]
 		i = j + 1
+		// "TAG[PID]" then SP, without the colon: rsyslog's default
+		// forwarding template (RSYSLOG_TraditionalForwardFormat) writes
+		// the tag of every RFC 5424 message it relays so, and rsyslog's
+		// own parser reads APP and PID back from it. RFC 3164 §4.1.3
+		// lets "[" end the TAG; the brackets mark it, so nothing is
+		// guessed. A bare word without ':' or brackets stays no tag.
+		if !whole && (i == len(b) || b[i] == ' ') {
+			return tag, pid, true
+		}
 	}
 	if i >= len(b) || b[i] != ':' {
 		return nil, nil, false
