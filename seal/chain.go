@@ -24,10 +24,12 @@ var (
 	// malformed line, broken link, or a head that does not fit the key
 	// state). The server must not seal on; verify tells what is wrong.
 	ErrChain = errors.New("seal chain cannot be continued")
-	// ErrChainBroken: a seal line may have been written only in part, or
-	// its fsync failed. The Chain refuses further seals; Close it and
-	// OpenChain again, which sees what reached the file.
-	ErrChainBroken = errors.New("seal chain broken by a failed write")
+	// ErrSealIncomplete: the kernel took only part of a seal line, or its
+	// fsync failed (disk full, I/O error). That seal's key is spent: the
+	// next Seal (or Close) first finishes the same line — the rest of its
+	// bytes, then fsync — and only then seals anything new. Retrying the
+	// same seal returns the finished record instead of a second seal.
+	ErrSealIncomplete = errors.New("seal line not yet complete on disk")
 	// ErrKeyPersist wraps a failure to persist the evolved key state after
 	// a seal. The seal itself is durable and the Record returned with this
 	// error is valid; the state is written again before the next seal.
@@ -66,9 +68,16 @@ type Chain struct {
 	f              *os.File   // seals.log, O_APPEND, flock'ed
 	st             keyState   // key for the next seal (st.seq) and MAC of the last
 	last           map[string]Record
-	broken         error // sticky ErrChainBroken
-	persistPending bool  // st is newer than the file at keyPath
+	pending        *pendingSeal // a seal line not yet complete on disk
+	persistPending bool         // st is newer than the file at keyPath
 	buf            []byte
+}
+
+// pendingSeal is a seal whose line the kernel took only in part, or whose
+// fsync failed. Its key stays in use until the line is whole and durable.
+type pendingSeal struct {
+	rec  Record
+	tail []byte // bytes of the line not yet written
 }
 
 // OpenChain opens (creating, 0640) DIR/seals.log for appending and loads
@@ -239,8 +248,9 @@ func (c *Chain) load() error {
 // lines among those bytes and sum their SHA-256.
 //
 // Errors: ErrSealArgs and a write that wrote nothing leave the chain as it
-// was (retry is safe). ErrChainBroken (partial write, failed fsync) is
-// sticky: reopen the chain. An error wrapping ErrKeyPersist comes with a
+// was (retry is safe). ErrSealIncomplete (partial write, failed fsync):
+// retry; the line is finished first, never written twice, and a retry of
+// the same seal returns it. An error wrapping ErrKeyPersist comes with a
 // valid Record: the seal is done and must not be repeated.
 func (c *Chain) Seal(kind Kind, file string, bytes, lines int64, sum [32]byte) (Record, error) {
 	if !kind.valid() {
@@ -257,8 +267,14 @@ func (c *Chain) Seal(kind Kind, file string, bytes, lines int64, sum [32]byte) (
 	if c.f == nil {
 		return Record{}, fmt.Errorf("seal %s: %w", file, os.ErrClosed)
 	}
-	if c.broken != nil {
-		return Record{}, fmt.Errorf("seal %s: %w", file, c.broken)
+	if c.pending != nil {
+		done, err := c.finishPending()
+		if err != nil && !errors.Is(err, ErrKeyPersist) {
+			return Record{}, fmt.Errorf("seal %s: %w", file, err)
+		}
+		if done.Kind == kind && done.File == file && done.Bytes == bytes && done.Lines == lines && done.SHA256 == sum {
+			return done, err // the caller's retry of the seal just finished
+		}
 	}
 	if c.persistPending {
 		// A failed persist is retried first; if it fails again we still
@@ -281,18 +297,32 @@ func (c *Chain) Seal(kind Kind, file string, bytes, lines int64, sum [32]byte) (
 	r.MAC = computeMAC(&c.st.key, c.buf)
 	c.buf = appendLine(c.buf[:0], &r)
 	n, err := c.f.Write(c.buf)
+	if err != nil && n == 0 {
+		return Record{}, fmt.Errorf("seal %s: %s: %w", file, c.path, err)
+	}
+	c.pending = &pendingSeal{rec: r, tail: append([]byte(nil), c.buf[n:]...)}
 	if err != nil {
-		if n == 0 {
-			return Record{}, fmt.Errorf("seal %s: %s: %w", file, c.path, err)
+		return Record{}, fmt.Errorf("seal %s: %w: %s: %w", file, ErrSealIncomplete, c.path, err)
+	}
+	return c.finishPending()
+}
+
+// finishPending writes what is left of the pending seal line, fsyncs it,
+// and only then evolves the key (SPEC §4 order on disk). Called with c.mu held.
+func (c *Chain) finishPending() (Record, error) {
+	p := c.pending
+	for len(p.tail) > 0 {
+		n, err := c.f.Write(p.tail)
+		p.tail = p.tail[n:]
+		if err != nil {
+			return Record{}, fmt.Errorf("%w: %s: %w", ErrSealIncomplete, c.path, err)
 		}
-		c.broken = fmt.Errorf("%w: %s: %w", ErrChainBroken, c.path, err)
-		return Record{}, fmt.Errorf("seal %s: %w", file, c.broken)
 	}
 	if err := c.f.Sync(); err != nil {
-		// The line may or may not be on disk: never reuse this key.
-		c.broken = fmt.Errorf("%w: %s: fsync: %w", ErrChainBroken, c.path, err)
-		return Record{}, fmt.Errorf("seal %s: %w", file, c.broken)
+		return Record{}, fmt.Errorf("%w: %s: fsync: %w", ErrSealIncomplete, c.path, err)
 	}
+	c.pending = nil
+	r, file := p.rec, p.rec.File
 	// SPEC §4: the seal line is durable; now evolve and forget Kn.
 	next := evolve(c.st.key)
 	c.st.wipe()
@@ -339,6 +369,11 @@ func (c *Chain) Close() error {
 		return nil
 	}
 	var errs []error
+	if c.pending != nil {
+		if _, err := c.finishPending(); err != nil && !errors.Is(err, ErrKeyPersist) {
+			errs = append(errs, err)
+		}
+	}
 	if c.persistPending {
 		if err := saveState(c.keyPath, &c.st); err != nil {
 			errs = append(errs, fmt.Errorf("%w: %w", ErrKeyPersist, err))

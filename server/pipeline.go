@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -225,7 +226,10 @@ func (p *pipeline) accept(b *batch) {
 // fits — costs one copy; only a batch that crosses the size limit is
 // walked line by line.
 func (p *pipeline) appendLines(st *stream, lines []byte) {
-	if p.policy.Fits(st.size(), int64(len(lines))) {
+	// Not Fits here: it lets an empty file take anything, which is right
+	// for one line but would put a whole multi-line batch into a fresh
+	// file past --rotate-size.
+	if p.policy.MaxSize <= 0 || st.size()+int64(len(lines)) <= p.policy.MaxSize {
 		p.appendPending(st, lines)
 		return
 	}
@@ -362,6 +366,13 @@ func (p *pipeline) seal(st *stream, kind seal.Kind) seal.Record {
 		var err error
 		rec, err = p.chain.Seal(kind, st.file.Name(), st.file.Size(), st.file.Lines(), st.file.Sum())
 		if err == nil {
+			break
+		}
+		if errors.Is(err, seal.ErrKeyPersist) {
+			// The seal is durable; only the evolved key state is not
+			// saved yet. The chain saves it again before the next seal,
+			// and a restart evolves past the seal line anyway.
+			fmt.Fprintf(p.stderr, "sealog: warning: %v\n", err)
 			break
 		}
 		p.fail("seals.log", "seal", err)

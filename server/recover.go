@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -35,7 +36,7 @@ func (p *pipeline) recover(found []rotate.Found) error {
 			return fmt.Errorf("recover %s: %w", f.Name, err)
 		}
 		rec, err := p.chain.Seal(seal.KindRecovered, f.Name, size, lines, sum)
-		if err != nil {
+		if err != nil && !errors.Is(err, seal.ErrKeyPersist) {
 			return fmt.Errorf("recover %s: %w", f.Name, err)
 		}
 		if p.chattr {
