@@ -25,6 +25,12 @@ var validateSeeds = []string{
 	"<13>2023-02-29T10:15:00Z host x",
 	"<13>Nov 22 10:15:00 host \x7f",
 	"<13>Nov 22 10:15:00 host  ",
+	// go-syslog's fail state jumps back to main at CR/LF: no restart may
+	// turn a failed frame into an accepted one.
+	"<13>bad\r<13>Nov 22 10:15:00 host x",
+	"<13>1 bad\n<13>1 - - - - - -",
+	"<13>1 - - - - - [\n<13>1 - - - - - -",
+	"<0>Nov 10 00:00:00 0 0[\x06]: 0",
 }
 
 func validateCorpus(f *testing.F) {
