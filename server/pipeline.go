@@ -269,8 +269,13 @@ func (p *pipeline) securityEvent(action, result string, d *writer.Detail) {
 		Result: result,
 		Detail: d,
 	}
-	p.scratch = writer.AppendSecurity(p.scratch[:0], &ev)
-	p.appendLines(p.security, p.scratch)
+	line := writer.AppendSecurity(p.scratch[:0], &ev)
+	// appendLines may rotate the security file, and rotate writes an event
+	// of its own through here: it must not reuse the buffer that line
+	// still points into.
+	p.scratch = nil
+	p.appendLines(p.security, line)
+	p.scratch = line[:0]
 }
 
 // flush hands pending bytes to the kernel. On failure it does not drop
