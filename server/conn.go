@@ -181,6 +181,11 @@ func (c *conn) handshake() bool {
 	return true
 }
 
+// testHookFrame, when non-nil, is called with every frame before it is
+// parsed. It is a test hook only (server/panic_test.go makes a connection
+// goroutine panic through it, ASVS 16.5.4); production code never sets it.
+var testHookFrame func(data []byte)
+
 // readFrames is the per-event hot path: frame, parse, encode into the
 // connection's batch, hand the batch over when the socket has nothing
 // more buffered. It returns why the connection ended.
@@ -203,6 +208,9 @@ func (c *conn) readFrames() string {
 		if err != nil {
 			flush()
 			return c.endReason(err)
+		}
+		if testHookFrame != nil {
+			testHookFrame(f.Data)
 		}
 		if b == nil {
 			b = getBatch()
