@@ -1038,17 +1038,24 @@ func TestCoreCommandLine(t *testing.T) {
 // close with close_notify (tls.Conn.Close), half drop the socket.
 func TestCoreSessionTicketTrap(t *testing.T) {
 	s := startSealog(t)
-	const rounds, n = 6, 300
+	// Enough bytes per connection that the server still has unread data
+	// in its socket when the client's RST arrives.
+	const rounds, n = 6, 500
 	total := 0
 	for r := 0; r < rounds; r++ {
 		nc, err := net.Dial("tcp", s.Addr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tc := tls.Client(nc, s.PKI.ClientTLS(t, s.PKI.ClientCert, s.PKI.ClientKey))
+		cfg := s.PKI.ClientTLS(t, s.PKI.ClientCert, s.PKI.ClientKey)
+		// A session cache makes the client offer psk_dhe_ke, as OpenSSL
+		// always does; without it Go's server sends no tickets at all and
+		// the trap cannot spring.
+		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+		tc := tls.Client(nc, cfg)
 		var fr []string
 		for i := 0; i < n; i++ {
-			fr = append(fr, bbMsg(fmt.Sprintf("trap r%d n%d", r, i)))
+			fr = append(fr, bbMsg(fmt.Sprintf("trap r%d n%d %s", r, i, strings.Repeat("t", 1000))))
 		}
 		// Several writes, as a logging library would do.
 		data := bbOctet(fr...)
