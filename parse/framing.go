@@ -91,6 +91,11 @@ const (
 	// slack is room past a kept frame of maxSize bytes for the octet count
 	// and for reading the discarded tail of an oversized frame.
 	slack = 4096
+	// shrinkAfter small frames in a row (each at most initialBufSize/2)
+	// let a grown buffer go back to initialBufSize when it is empty at a
+	// read, so a connection idle after a burst of large frames holds 4 KiB,
+	// while one that keeps sending large frames does not reallocate.
+	shrinkAfter = 16
 	// maxEmptyReads guards against an io.Reader that keeps returning
 	// (0, nil), which the io.Reader contract discourages.
 	maxEmptyReads = 100
@@ -124,6 +129,7 @@ type Reader struct {
 	buf     []byte
 	r, w    int
 	scanned int // LF framing: bytes of buf[r:w] already known to hold no LF
+	small   int // frames in a row of at most initialBufSize/2 bytes
 	framing Framing
 	// err is sticky: the first error from src (or a *FrameError), returned
 	// once the frames before it are out.
@@ -167,15 +173,31 @@ func (r *Reader) Next() (Frame, error) {
 			r.framing = FramingLF
 		}
 	}
+	var (
+		f   Frame
+		err error
+	)
 	if r.framing == FramingOctet {
-		return r.nextOctet()
+		f, err = r.nextOctet()
+	} else {
+		f, err = r.nextLF()
 	}
-	return r.nextLF()
+	if f.Size <= initialBufSize/2 {
+		r.small++
+	} else {
+		r.small = 0
+	}
+	return f, err
 }
 
 // fill reads once from src into the free tail of buf, compacting or
 // growing buf first when the tail is full. It records an error in r.err.
 func (r *Reader) fill() {
+	if r.r == r.w && len(r.buf) > initialBufSize && r.small >= shrinkAfter {
+		// The previous frame's Data may alias the old buffer; it stays
+		// valid for the caller until this Next returns, as promised.
+		r.buf, r.r, r.w, r.scanned, r.small = make([]byte, initialBufSize), 0, 0, 0, 0
+	}
 	if r.w == len(r.buf) {
 		if r.r > 0 {
 			r.room(0) // compacting is enough
@@ -394,10 +416,8 @@ func (r *Reader) nextLF() (Frame, error) {
 			r.r, r.scanned = r.w, 0
 			return f, nil
 		}
-		// A frame of maxSize bytes and its LF must fit.
-		if r.w == len(r.buf) {
-			r.room(min(2*len(r.buf), r.maxSize+slack))
-		}
+		// fill compacts, or grows buf when the frame fills it: a frame of
+		// maxSize bytes and its LF fit in maxSize+slack.
 		r.fill()
 	}
 }

@@ -276,16 +276,58 @@ func TestReaderDeclaredHugeBounded(t *testing.T) {
 	}
 }
 
+// TestReaderSmallStart checks that a Reader starts with a small buffer
+// and that small frames crossing its end compact it instead of growing it.
 func TestReaderSmallStart(t *testing.T) {
-	r := NewReader(strings.NewReader("3 abc"), 1<<20)
-	if cap(r.buf) != initialBufSize {
-		t.Errorf("initial buffer %d bytes, want %d", cap(r.buf), initialBufSize)
+	frame := strings.Repeat("m", 299)
+	var octet, lf strings.Builder
+	for range 100 {
+		fmt.Fprintf(&octet, "%d %s", len(frame), frame)
+		lf.WriteString(frame + "\n")
 	}
-	if _, err := r.Next(); err != nil {
-		t.Fatal(err)
+	for _, stream := range []string{octet.String(), lf.String()} {
+		r := NewReader(iotest.HalfReader(strings.NewReader(stream)), 1<<20)
+		if len(r.buf) != initialBufSize {
+			t.Errorf("initial buffer %d bytes, want %d", len(r.buf), initialBufSize)
+		}
+		for n := 0; ; n++ {
+			f, err := r.Next()
+			if err == io.EOF && n == 100 {
+				break
+			}
+			if err != nil || string(f.Data) != frame {
+				t.Fatalf("frame %d: got %q, %v", n, f.Data, err)
+			}
+		}
+		if len(r.buf) != initialBufSize {
+			t.Errorf("%v: buffer grew to %d for small frames, want %d", r.Framing(), len(r.buf), initialBufSize)
+		}
 	}
-	if cap(r.buf) != initialBufSize {
-		t.Errorf("buffer grew to %d for a small frame, want %d", cap(r.buf), initialBufSize)
+}
+
+// TestReaderShrinks checks that a buffer grown for a large frame goes
+// back to its initial size once small frames follow and it runs empty.
+func TestReaderShrinks(t *testing.T) {
+	big := strings.Repeat("a", 60000)
+	stream := big + "\n" + strings.Repeat("small\n", shrinkAfter+1)
+	r := NewReader(iotest.HalfReader(strings.NewReader(stream)), 65536)
+	f, err := r.Next()
+	if err != nil || len(f.Data) != len(big) {
+		t.Fatalf("big frame: got %d bytes, %v; want %d, nil", len(f.Data), err, len(big))
+	}
+	if len(r.buf) <= initialBufSize {
+		t.Fatalf("buffer did not grow for a %d-byte frame", len(big))
+	}
+	for range shrinkAfter + 1 {
+		if f, err := r.Next(); err != nil || string(f.Data) != "small" {
+			t.Fatalf("got %q, %v; want \"small\", nil", f.Data, err)
+		}
+	}
+	if _, err := r.Next(); err != io.EOF {
+		t.Fatalf("got %v, want EOF", err)
+	}
+	if len(r.buf) != initialBufSize {
+		t.Errorf("buffer is %d bytes after small frames, want %d", len(r.buf), initialBufSize)
 	}
 }
 
