@@ -246,5 +246,5 @@ func testRsyslog(t *testing.T, bin string, c rsyslogCase) {
 		auth = s.PKI.ClientCN
 	}
 	ioCheckEvents(t, s.Events(), want, auth, "TLS1.")
-	ioCheckNoFailures(t, s)
+	ioCheckNoFailures(t, s, nil)
 }

@@ -153,5 +153,5 @@ log { source(s_in); destination(d_sealog); };
 	ioStopAndVerify(t, s)
 
 	ioCheckEvents(t, s.Events(), want, s.PKI.ClientCN, "TLS1.")
-	ioCheckNoFailures(t, s)
+	ioCheckNoFailures(t, s, nil)
 }
