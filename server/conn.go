@@ -187,12 +187,9 @@ func (c *conn) handshake() bool {
 var testHookFrame func(data []byte)
 
 // readFrames is the per-event hot path: frame, parse, encode into the
-// connection's batch, hand the batch over when the socket has nothing
-// more buffered. It returns why the connection ended.
+// connection's batch, and hand the batch over before the next read from
+// the socket (or when it is full). It returns why the connection ended.
 func (c *conn) readFrames() string {
-	dr := &deadlineReader{c: c, src: c.rc}
-	r := parse.NewReader(dr, c.s.cfg.MaxMessageSize)
-	p := parse.NewParser()
 	var b *batch
 	flush := func() {
 		if b != nil {
@@ -201,6 +198,9 @@ func (c *conn) readFrames() string {
 		}
 	}
 	defer flush()
+	dr := &deadlineReader{c: c, src: c.rc, beforeRead: flush}
+	r := parse.NewReader(dr, c.s.cfg.MaxMessageSize)
+	p := parse.NewParser()
 	meta := writer.EventMeta{Peer: c.peer, Auth: c.auth, TLS: c.tlsDesc}
 	for {
 		dr.beginFrame(r.Buffered() > 0)
@@ -234,7 +234,7 @@ func (c *conn) readFrames() string {
 		if msg.Format == parse.FormatRaw {
 			c.parseFailed(b)
 		}
-		if r.Buffered() == 0 || len(b.events) >= batchLimit {
+		if len(b.events) >= batchLimit {
 			flush()
 		}
 	}
@@ -298,6 +298,11 @@ func (c *conn) endReason(err error) string {
 type deadlineReader struct {
 	c        *conn
 	src      io.Reader
+	// beforeRead runs before every read from the socket, the only place
+	// a connection can block: lines already encoded are handed to the
+	// pipeline first, so a slow or stalled sender never holds back
+	// events it has already delivered.
+	beforeRead func()
 	midFrame bool      // bytes of an unfinished frame are already held
 	frameEnd time.Time // deadline of the frame in progress
 	set      time.Time // deadline currently set on the socket
@@ -311,6 +316,7 @@ func (d *deadlineReader) beginFrame(held bool) {
 }
 
 func (d *deadlineReader) Read(p []byte) (int, error) {
+	d.beforeRead()
 	cfg := &d.c.s.cfg
 	var dl time.Time
 	if d.midFrame && cfg.FrameTimeout > 0 {
