@@ -28,11 +28,11 @@ import (
 
 var updateExport = flag.Bool("update-export", false, "rewrite tests/testdata/export/*.golden")
 
-// hostileCN is the client certificate's CN: it reaches the AUTH column of
+// exportHostileCN is the client certificate's CN: it reaches the AUTH column of
 // every event and security line of the connection.
-const hostileCN = "evil\x1b[31m\u202e<b>\n\"cn\""
+const exportHostileCN = "evil\x1b[31m\u202e<b>\n\"cn\""
 
-const hdr = "<34>1 2026-11-22T10:15:00.000001Z host app 42 ID47 "
+const exportHdr = "<34>1 2026-11-22T10:15:00.000001Z host app 42 ID47 "
 
 // exportFrames are sent in this order on one connection; msg is the MSG
 // column's bytes as the client sent them (for RFC 3164 and raw frames,
@@ -40,41 +40,41 @@ const hdr = "<34>1 2026-11-22T10:15:00.000001Z host app 42 ID47 "
 var exportFrames = []struct {
 	name, frame, msg string
 }{
-	{"newline injection", hdr + "- line1\n2026-11-22T10:15:00.000000Z\tforged\tevent", "line1\n2026-11-22T10:15:00.000000Z\tforged\tevent"},
-	{"terminal escapes", hdr + "- \x1b[2J\x1b[1;31mred\x1b[0m\x1b7hidden\x1b8\x1b]0;title\x07", "\x1b[2J\x1b[1;31mred\x1b[0m\x1b7hidden\x1b8\x1b]0;title\x07"},
-	{"backspaces", hdr + "- admin\b\b\b\b\broot", "admin\b\b\b\b\broot"},
-	{"right-to-left override", hdr + "- file\u202etxt.exe", "file\u202etxt.exe"},
-	{"homoglyph", hdr + "- user \u0430dmin logged in", "user \u0430dmin logged in"},
-	{"markup", hdr + `- <script>alert(1)</script>&amp;"q"\`, `<script>alert(1)</script>&amp;"q"\`},
-	{"NUL and invalid UTF-8", hdr + "- a\x00b\xffc\xc3", "a\x00b\xffc\xc3"},
-	{"literal dash", hdr + "- -", "-"},
-	{"literal null", hdr + "- null", "null"},
-	{"empty MSG", hdr + "- ", ""},
-	{"BOM", hdr + "- \xef\xbb\xbfbom text", "\xef\xbb\xbfbom text"},
-	{"tab", hdr + "- a\tb", "a\tb"},
-	{"line separators", hdr + "- a\u2028b\u2029c\u0085d", "a\u2028b\u2029c\u0085d"},
-	{"emoji", hdr + "- \U0001F600", "\U0001F600"},
-	{"percent", hdr + "- 100%0A sure %", "100%0A sure %"},
+	{"newline injection", exportHdr + "- line1\n2026-11-22T10:15:00.000000Z\tforged\tevent", "line1\n2026-11-22T10:15:00.000000Z\tforged\tevent"},
+	{"terminal escapes", exportHdr + "- \x1b[2J\x1b[1;31mred\x1b[0m\x1b7hidden\x1b8\x1b]0;title\x07", "\x1b[2J\x1b[1;31mred\x1b[0m\x1b7hidden\x1b8\x1b]0;title\x07"},
+	{"backspaces", exportHdr + "- admin\b\b\b\b\broot", "admin\b\b\b\b\broot"},
+	{"right-to-left override", exportHdr + "- file\u202etxt.exe", "file\u202etxt.exe"},
+	{"homoglyph", exportHdr + "- user \u0430dmin logged in", "user \u0430dmin logged in"},
+	{"markup", exportHdr + `- <script>alert(1)</script>&amp;"q"\`, `<script>alert(1)</script>&amp;"q"\`},
+	{"NUL and invalid UTF-8", exportHdr + "- a\x00b\xffc\xc3", "a\x00b\xffc\xc3"},
+	{"literal dash", exportHdr + "- -", "-"},
+	{"literal null", exportHdr + "- null", "null"},
+	{"empty MSG", exportHdr + "- ", ""},
+	{"BOM", exportHdr + "- \xef\xbb\xbfbom text", "\xef\xbb\xbfbom text"},
+	{"tab", exportHdr + "- a\tb", "a\tb"},
+	{"line separators", exportHdr + "- a\u2028b\u2029c\u0085d", "a\u2028b\u2029c\u0085d"},
+	{"emoji", exportHdr + "- \U0001F600", "\U0001F600"},
+	{"percent", exportHdr + "- 100%0A sure %", "100%0A sure %"},
 	{"structured data", `<191>1 2026-11-22T10:15:00Z host app 42 ID47 [ex@32473 k="v\"<x>\]"] max pri`, "max pri"},
 	{"rfc3164", "<13>Nov 22 10:15:00 host tag[99]: 3164 \x1b[31m msg", "Nov 22 10:15:00 host tag[99]: 3164 \x1b[31m msg"},
 	{"raw without PRI", "\x1b]0;title\x07 raw frame %41", "\x1b]0;title\x07 raw frame %41"},
 }
 
-// exportRun holds the files a server wrote for exportFrames.
-type exportRun struct {
+// exportFiles holds the files a server wrote for exportFrames.
+type exportFiles struct {
 	s        *Sealog
 	events   []string
 	security []string
 }
 
-// runHostile starts a server, sends exportFrames with the hostile client
+// exportHostileRun starts a server, sends exportFrames with the hostile client
 // certificate, stops the server (so every file is final and, with
 // chattr, immutable) and returns the files.
-func runHostile(t *testing.T) *exportRun {
+func exportHostileRun(t *testing.T) *exportFiles {
 	t.Helper()
 	s := startSealog(t)
-	cert, key := s.PKI.Issue(t, "hostile", server.CertSpec{CN: hostileCN})
-	c, err := tlsDial(s, s.PKI.ClientTLS(t, cert, key))
+	cert, key := s.PKI.Issue(t, "hostile", server.CertSpec{CN: exportHostileCN})
+	c, err := exportDial(s, s.PKI.ClientTLS(t, cert, key))
 	if err != nil {
 		t.Fatalf("dial with hostile CN: %v", err)
 	}
@@ -90,15 +90,15 @@ func runHostile(t *testing.T) *exportRun {
 	if code := s.Stop(); code != 0 {
 		t.Fatalf("stop: exit %d\n%s", code, s.Stderr())
 	}
-	return &exportRun{s: s, events: s.files("events"), security: s.files("security")}
+	return &exportFiles{s: s, events: s.files("events"), security: s.files("security")}
 }
 
-func tlsDial(s *Sealog, cfg *tls.Config) (*tls.Conn, error) {
+func exportDial(s *Sealog, cfg *tls.Config) (*tls.Conn, error) {
 	return tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", s.Addr, cfg)
 }
 
-// export runs `sealog export` and fails unless it exits 0.
-func export(t *testing.T, args ...string) string {
+// exportOK runs `sealog export` and fails unless it exits 0.
+func exportOK(t *testing.T, args ...string) string {
 	t.Helper()
 	out, errOut, code := runSealog(t, "", append([]string{"export"}, args...)...)
 	if code != 0 {
@@ -107,8 +107,8 @@ func export(t *testing.T, args ...string) string {
 	return out
 }
 
-// checkPrintable: every byte printable ASCII or LF; TAB only where allowed.
-func checkPrintable(t *testing.T, what, out string, allowTab bool) {
+// exportCheckPrintable: every byte printable ASCII or LF; TAB only where allowed.
+func exportCheckPrintable(t *testing.T, what, out string, allowTab bool) {
 	t.Helper()
 	for i := 0; i < len(out); i++ {
 		c := out[i]
@@ -120,12 +120,12 @@ func checkPrintable(t *testing.T, what, out string, allowTab bool) {
 }
 
 var (
-	jsonServerRE = regexp.MustCompile(`"(time|id|peer|tls)":"[^"]*"`)
-	detailRE     = regexp.MustCompile(`"detail":\{.*\}\}$`)
+	exportServerColsRE = regexp.MustCompile(`"(time|id|peer|tls)":"[^"]*"`)
+	exportDetailLastRE = regexp.MustCompile(`"detail":\{.*\}\}$`)
 )
 
-// normalizeText replaces the columns that differ from run to run.
-func normalizeText(out string) string {
+// exportNormalizeText replaces the columns that differ from run to run.
+func exportNormalizeText(out string) string {
 	var b strings.Builder
 	for _, l := range strings.SplitAfter(out, "\n") {
 		if l == "" {
@@ -140,11 +140,11 @@ func normalizeText(out string) string {
 	return b.String()
 }
 
-func normalizeJSON(out string) string {
-	return jsonServerRE.ReplaceAllString(out, `"$1":"X"`)
+func exportNormalizeJSON(out string) string {
+	return exportServerColsRE.ReplaceAllString(out, `"$1":"X"`)
 }
 
-func golden(t *testing.T, name, got string) {
+func exportGolden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", "export", name)
 	if *updateExport {
@@ -175,8 +175,8 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
-// jsonKeys returns the top-level keys of one JSON object, in order.
-func jsonKeys(t *testing.T, line string) []string {
+// exportJSONKeys returns the top-level keys of one JSON object, in order.
+func exportJSONKeys(t *testing.T, line string) []string {
 	t.Helper()
 	dec := json.NewDecoder(strings.NewReader(line))
 	tok, err := dec.Token()
@@ -198,9 +198,9 @@ func jsonKeys(t *testing.T, line string) []string {
 	return keys
 }
 
-// wantKeys checks keys against the SPEC §1.3 order, where each client key
+// exportWantKeys checks keys against the SPEC §1.3 order, where each client key
 // may be followed by "<key>_encoding".
-func wantKeys(t *testing.T, got, spec []string, client map[string]bool) {
+func exportWantKeys(t *testing.T, got, spec []string, client map[string]bool) {
 	t.Helper()
 	i := 0
 	for _, k := range spec {
@@ -218,13 +218,13 @@ func wantKeys(t *testing.T, got, spec []string, client map[string]bool) {
 }
 
 var (
-	eventKeysSpec    = []string{"time", "id", "peer", "auth", "tls", "flags", "pri", "facility", "severity", "timestamp", "hostname", "app_name", "procid", "msgid", "sd", "msg"}
-	securityKeysSpec = []string{"time", "id", "peer", "auth", "tls", "action", "result", "detail"}
-	clientKeys       = map[string]bool{"auth": true, "timestamp": true, "hostname": true, "app_name": true, "procid": true, "msgid": true, "sd": true, "msg": true}
+	exportEventKeys    = []string{"time", "id", "peer", "auth", "tls", "flags", "pri", "facility", "severity", "timestamp", "hostname", "app_name", "procid", "msgid", "sd", "msg"}
+	exportSecurityKeys = []string{"time", "id", "peer", "auth", "tls", "action", "result", "detail"}
+	exportClientKeys   = map[string]bool{"auth": true, "timestamp": true, "hostname": true, "app_name": true, "procid": true, "msgid": true, "sd": true, "msg": true}
 )
 
-// percentDecode undoes SPEC §3.2 for the test's own checks.
-func percentDecode(t *testing.T, s string) string {
+// exportPercentDecode undoes SPEC §3.2 for the test's own checks.
+func exportPercentDecode(t *testing.T, s string) string {
 	t.Helper()
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
@@ -243,20 +243,20 @@ func percentDecode(t *testing.T, s string) string {
 }
 
 func TestExportHostile(t *testing.T) {
-	r := runHostile(t)
+	r := exportHostileRun(t)
 	if len(r.events) == 0 || len(r.security) == 0 {
 		t.Fatalf("got %d events and %d security files, want some of each", len(r.events), len(r.security))
 	}
 	sums := map[string][32]byte{}
 	for _, f := range append(append([]string{}, r.events...), r.security...) {
-		sums[f] = sha256.Sum256(readFile(t, f))
+		sums[f] = sha256.Sum256(reloadReadFile(t, f))
 	}
 
-	text := export(t, r.events...)
-	jsonOut := export(t, append([]string{"--json"}, r.events...)...)
+	text := exportOK(t, r.events...)
+	jsonOut := exportOK(t, append([]string{"--json"}, r.events...)...)
 
 	t.Run("text", func(t *testing.T) {
-		checkPrintable(t, "text export", text, true)
+		exportCheckPrintable(t, "text export", text, true)
 		lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 		if len(lines) != len(exportFrames) {
 			t.Fatalf("got %d lines, want %d", len(lines), len(exportFrames))
@@ -278,22 +278,22 @@ func TestExportHostile(t *testing.T) {
 			} else if err != nil || msg != wantMsg {
 				t.Errorf("%s: got MSG %q unquoted to %q (%v), want %q", f.name, cols[13], msg, err, wantMsg)
 			}
-			if auth, err := strconv.Unquote(`"` + cols[3] + `"`); err != nil || auth != hostileCN {
-				t.Errorf("%s: got AUTH %q, want %q escaped", f.name, cols[3], hostileCN)
+			if auth, err := strconv.Unquote(`"` + cols[3] + `"`); err != nil || auth != exportHostileCN {
+				t.Errorf("%s: got AUTH %q, want %q escaped", f.name, cols[3], exportHostileCN)
 			}
 		}
-		golden(t, "events.txt.golden", normalizeText(text))
+		exportGolden(t, "events.txt.golden", exportNormalizeText(text))
 	})
 
 	t.Run("json", func(t *testing.T) {
-		checkPrintable(t, "JSON export", jsonOut, false)
+		exportCheckPrintable(t, "JSON export", jsonOut, false)
 		lines := strings.Split(strings.TrimSuffix(jsonOut, "\n"), "\n")
 		if len(lines) != len(exportFrames) {
 			t.Fatalf("got %d lines, want %d", len(lines), len(exportFrames))
 		}
 		for i, l := range lines {
 			f := exportFrames[i]
-			wantKeys(t, jsonKeys(t, l), eventKeysSpec, clientKeys)
+			exportWantKeys(t, exportJSONKeys(t, l), exportEventKeys, exportClientKeys)
 			var m map[string]any
 			if err := json.Unmarshal([]byte(l), &m); err != nil {
 				t.Fatalf("%s: %v", f.name, err)
@@ -304,12 +304,12 @@ func TestExportHostile(t *testing.T) {
 				}
 			} else {
 				s, _ := m["msg"].(string)
-				if m["msg_encoding"] != "percent" || percentDecode(t, s) != f.msg {
+				if m["msg_encoding"] != "percent" || exportPercentDecode(t, s) != f.msg {
 					t.Errorf("%s: got msg %q with msg_encoding %v, want the percent form of %q and \"percent\"", f.name, s, m["msg_encoding"], f.msg)
 				}
 			}
-			if m["auth"] != hostileCN {
-				t.Errorf("%s: got auth %q, want %q", f.name, m["auth"], hostileCN)
+			if m["auth"] != exportHostileCN {
+				t.Errorf("%s: got auth %q, want %q", f.name, m["auth"], exportHostileCN)
 			}
 			if _, ok := m["flags"].([]any); !ok {
 				t.Errorf("%s: got flags %v, want an array", f.name, m["flags"])
@@ -319,7 +319,7 @@ func TestExportHostile(t *testing.T) {
 				t.Errorf("%s: raw < > or & in %q", f.name, l)
 			}
 		}
-		golden(t, "events.json.golden", normalizeJSON(jsonOut))
+		exportGolden(t, "events.json.golden", exportNormalizeJSON(jsonOut))
 	})
 
 	t.Run("json fields", func(t *testing.T) {
@@ -358,9 +358,9 @@ func TestExportHostile(t *testing.T) {
 
 	t.Run("security", func(t *testing.T) {
 		for _, args := range [][]string{r.security, append([]string{"--json"}, r.security...)} {
-			out := export(t, args...)
+			out := exportOK(t, args...)
 			isJSON := args[0] == "--json"
-			checkPrintable(t, fmt.Sprint("security export ", args[0]), out, !isJSON)
+			exportCheckPrintable(t, fmt.Sprint("security export ", args[0]), out, !isJSON)
 			sawHostile := false
 			for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
 				if !isJSON {
@@ -369,7 +369,7 @@ func TestExportHostile(t *testing.T) {
 					}
 					continue
 				}
-				wantKeys(t, jsonKeys(t, l), securityKeysSpec, clientKeys)
+				exportWantKeys(t, exportJSONKeys(t, l), exportSecurityKeys, exportClientKeys)
 				var m map[string]any
 				if err := json.Unmarshal([]byte(l), &m); err != nil {
 					t.Fatal(err)
@@ -377,22 +377,22 @@ func TestExportHostile(t *testing.T) {
 				if _, ok := m["detail"].(map[string]any); !ok {
 					t.Errorf("got detail %v, want an object", m["detail"])
 				}
-				if m["auth"] == hostileCN {
+				if m["auth"] == exportHostileCN {
 					sawHostile = true
 				}
-				if !detailRE.MatchString(l) {
+				if !exportDetailLastRE.MatchString(l) {
 					t.Errorf("detail is not the last key: %q", l)
 				}
 			}
 			if isJSON && !sawHostile {
-				t.Errorf("no security line with auth %q (the connect event)", hostileCN)
+				t.Errorf("no security line with auth %q (the connect event)", exportHostileCN)
 			}
 		}
 	})
 
 	// Export only reads: every file is byte for byte what it was.
 	for f, sum := range sums {
-		if sha256.Sum256(readFile(t, f)) != sum {
+		if sha256.Sum256(reloadReadFile(t, f)) != sum {
 			t.Errorf("%s changed during export", f)
 		}
 	}
@@ -439,8 +439,8 @@ func TestExportErrors(t *testing.T) {
 					t.Errorf("got stderr %q, want it to contain %q", errOut, w)
 				}
 			}
-			checkPrintable(t, "stderr", errOut, false)
-			checkPrintable(t, "stdout", out, true)
+			exportCheckPrintable(t, "stderr", errOut, false)
+			exportCheckPrintable(t, "stdout", out, true)
 			if tt.wantLines >= 0 {
 				if got := strings.Count(out, "\n"); got != tt.wantLines {
 					t.Errorf("got %d output lines, want %d:\n%s", got, tt.wantLines, out)
@@ -462,7 +462,7 @@ func TestExportImmutable(t *testing.T) {
 	s.WaitEvents(t, 1)
 	s.Stop()
 	files := s.files("events")
-	out := export(t, append([]string{"--json"}, files...)...)
+	out := exportOK(t, append([]string{"--json"}, files...)...)
 	if !strings.Contains(out, `"msg":"sealed"`) {
 		t.Errorf("got %q, want the event", out)
 	}

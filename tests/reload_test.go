@@ -24,9 +24,9 @@ import (
 	"github.com/sealog/sealog/server"
 )
 
-// replaceFile puts data at path the way an operator's tooling should:
+// reloadReplaceFile puts data at path the way an operator's tooling should:
 // write a temporary file next to it, then rename over it.
-func replaceFile(t *testing.T, path string, data []byte) {
+func reloadReplaceFile(t *testing.T, path string, data []byte) {
 	t.Helper()
 	tmp := path + ".new"
 	if err := os.WriteFile(tmp, data, 0o600); err != nil {
@@ -37,7 +37,7 @@ func replaceFile(t *testing.T, path string, data []byte) {
 	}
 }
 
-func readFile(t *testing.T, path string) []byte {
+func reloadReadFile(t *testing.T, path string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -46,16 +46,16 @@ func readFile(t *testing.T, path string) []byte {
 	return data
 }
 
-// serverSerial does a fresh handshake and returns the server
+// reloadServerSerial does a fresh handshake and returns the server
 // certificate's serial number.
-func serverSerial(t *testing.T, s *Sealog) *big.Int {
+func reloadServerSerial(t *testing.T, s *Sealog) *big.Int {
 	t.Helper()
 	c := s.Dial(t)
 	defer c.Close()
 	return c.ConnectionState().PeerCertificates[0].SerialNumber
 }
 
-func certSerial(t *testing.T, pemFile string) (*big.Int, string) {
+func reloadCertSerial(t *testing.T, pemFile string) (*big.Int, string) {
 	t.Helper()
 	cert, err := tls.LoadX509KeyPair(pemFile, strings.TrimSuffix(pemFile, ".pem")+"-key.pem")
 	if err != nil {
@@ -69,9 +69,9 @@ func certSerial(t *testing.T, pemFile string) (*big.Int, string) {
 	return leaf.SerialNumber, hex.EncodeToString(sum[:])
 }
 
-// hup sends SIGHUP and waits for the n-th reload event, which it returns
+// reloadHUP sends SIGHUP and waits for the n-th reload event, which it returns
 // with its DETAIL decoded.
-func hup(t *testing.T, s *Sealog, n int) ([]string, map[string]any) {
+func reloadHUP(t *testing.T, s *Sealog, n int) ([]string, map[string]any) {
 	t.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
@@ -99,8 +99,8 @@ func hup(t *testing.T, s *Sealog, n int) ([]string, map[string]any) {
 	}
 }
 
-// sendOn writes one octet-counted frame on an open connection.
-func sendOn(t *testing.T, c net.Conn, frame string) {
+// reloadSendOn writes one octet-counted frame on an open connection.
+func reloadSendOn(t *testing.T, c net.Conn, frame string) {
 	t.Helper()
 	c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	if _, err := fmt.Fprintf(c, "%d %s", len(frame), frame); err != nil {
@@ -108,9 +108,9 @@ func sendOn(t *testing.T, c net.Conn, frame string) {
 	}
 }
 
-// waitStderr waits until stderr holds text at least n times. The line is
+// reloadWaitStderr waits until stderr holds text at least n times. The line is
 // printed after the reload event is queued, so it may come a moment later.
-func waitStderr(t *testing.T, s *Sealog, text string, n int) {
+func reloadWaitStderr(t *testing.T, s *Sealog, text string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for strings.Count(s.Stderr(), text) < n {
@@ -121,7 +121,7 @@ func waitStderr(t *testing.T, s *Sealog, text string, n int) {
 	}
 }
 
-func hasMsg(ev [][]string, msg string) bool {
+func reloadHasMsg(ev [][]string, msg string) bool {
 	for _, e := range ev {
 		if len(e) == 15 && e[14] == msg {
 			return true
@@ -130,10 +130,10 @@ func hasMsg(ev [][]string, msg string) bool {
 	return false
 }
 
-func waitMsg(t *testing.T, s *Sealog, msg string) {
+func reloadWaitMsg(t *testing.T, s *Sealog, msg string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for !hasMsg(s.Events(), msg) {
+	for !reloadHasMsg(s.Events(), msg) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no event with MSG %q; stderr:\n%s", msg, s.Stderr())
 		}
@@ -146,39 +146,39 @@ func waitMsg(t *testing.T, s *Sealog, msg string) {
 // reload keeps working, and a broken file later keeps the new-old one.
 func TestReloadCertificate(t *testing.T) {
 	s := startSealog(t)
-	oldSerial, _ := certSerial(t, s.PKI.ServerCert)
-	if got := serverSerial(t, s); got.Cmp(oldSerial) != 0 {
+	oldSerial, _ := reloadCertSerial(t, s.PKI.ServerCert)
+	if got := reloadServerSerial(t, s); got.Cmp(oldSerial) != 0 {
 		t.Fatalf("got serial %x before reload, want %x", got, oldSerial)
 	}
 	est := s.Dial(t)
 	defer est.Close()
-	sendOn(t, est, "<34>1 2026-11-22T10:15:00Z host app 42 ID47 - before reload")
-	waitMsg(t, s, "before reload")
+	reloadSendOn(t, est, "<34>1 2026-11-22T10:15:00Z host app 42 ID47 - before reload")
+	reloadWaitMsg(t, s, "before reload")
 
 	// A new server certificate with a different serial, same names.
 	newCert, newKey := s.PKI.Issue(t, "server2", server.CertSpec{CN: "localhost", DNSNames: []string{"localhost"},
 		IPs: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, Server: true})
-	newSerial, newFP := certSerial(t, newCert)
+	newSerial, newFP := reloadCertSerial(t, newCert)
 	if newSerial.Cmp(oldSerial) == 0 {
 		t.Fatal("test PKI issued the same serial twice")
 	}
-	replaceFile(t, s.PKI.ServerKey, readFile(t, newKey))
-	replaceFile(t, s.PKI.ServerCert, readFile(t, newCert))
+	reloadReplaceFile(t, s.PKI.ServerKey, reloadReadFile(t, newKey))
+	reloadReplaceFile(t, s.PKI.ServerCert, reloadReadFile(t, newCert))
 
-	ev, d := hup(t, s, 1)
+	ev, d := reloadHUP(t, s, 1)
 	if ev[7] != "success" {
 		t.Fatalf("got reload RESULT %q, want success: %q", ev[7], ev)
 	}
 	if d["fingerprint_sha256"] != newFP {
 		t.Errorf("got reload fingerprint_sha256 %v, want the new certificate's %s", d["fingerprint_sha256"], newFP)
 	}
-	waitStderr(t, s, "sealog: reloaded TLS certificate, key and client CA\n", 1)
-	if got := serverSerial(t, s); got.Cmp(newSerial) != 0 {
+	reloadWaitStderr(t, s, "sealog: reloaded TLS certificate, key and client CA\n", 1)
+	if got := reloadServerSerial(t, s); got.Cmp(newSerial) != 0 {
 		t.Errorf("got serial %x after reload, want the new %x", got, newSerial)
 	}
 	// The connection from before the reload is still served.
-	sendOn(t, est, "<34>1 2026-11-22T10:15:01Z host app 42 ID47 - after reload")
-	waitMsg(t, s, "after reload")
+	reloadSendOn(t, est, "<34>1 2026-11-22T10:15:01Z host app 42 ID47 - after reload")
+	reloadWaitMsg(t, s, "after reload")
 
 	// Broken files: garbage certificate, then a key that does not match.
 	_, otherKey := s.PKI.Issue(t, "server3", server.CertSpec{CN: "localhost", Server: true})
@@ -187,28 +187,28 @@ func TestReloadCertificate(t *testing.T) {
 		cert, key  []byte
 		wantInLine string
 	}{
-		{"garbage certificate", []byte("-----BEGIN CERTIFICATE-----\nnot base64 !!\n-----END CERTIFICATE-----\n"), readFile(t, newKey), s.PKI.ServerCert},
-		{"key of another certificate", readFile(t, newCert), readFile(t, otherKey), s.PKI.ServerKey},
-		{"empty certificate", nil, readFile(t, newKey), s.PKI.ServerCert},
+		{"garbage certificate", []byte("-----BEGIN CERTIFICATE-----\nnot base64 !!\n-----END CERTIFICATE-----\n"), reloadReadFile(t, newKey), s.PKI.ServerCert},
+		{"key of another certificate", reloadReadFile(t, newCert), reloadReadFile(t, otherKey), s.PKI.ServerKey},
+		{"empty certificate", nil, reloadReadFile(t, newKey), s.PKI.ServerCert},
 	}
 	for i, b := range broken {
 		t.Run(b.name, func(t *testing.T) {
-			replaceFile(t, s.PKI.ServerCert, b.cert)
-			replaceFile(t, s.PKI.ServerKey, b.key)
-			ev, d := hup(t, s, 2+i)
+			reloadReplaceFile(t, s.PKI.ServerCert, b.cert)
+			reloadReplaceFile(t, s.PKI.ServerKey, b.key)
+			ev, d := reloadHUP(t, s, 2+i)
 			if ev[7] != "failure" {
 				t.Errorf("got reload RESULT %q, want failure: %q", ev[7], ev)
 			}
 			if msg, _ := d["error"].(string); !strings.Contains(msg, b.wantInLine) {
 				t.Errorf("got reload error %q, want it to name %s", msg, b.wantInLine)
 			}
-			waitStderr(t, s, "sealog: reload failed, keeping the old certificates: ", i+1)
-			if got := serverSerial(t, s); got.Cmp(newSerial) != 0 {
+			reloadWaitStderr(t, s, "sealog: reload failed, keeping the old certificates: ", i+1)
+			if got := reloadServerSerial(t, s); got.Cmp(newSerial) != 0 {
 				t.Errorf("got serial %x after a failed reload, want the kept %x", got, newSerial)
 			}
 			msg := "after failed reload " + b.name
-			sendOn(t, est, "<34>1 2026-11-22T10:15:02Z host app 42 ID47 - "+msg)
-			waitMsg(t, s, msg)
+			reloadSendOn(t, est, "<34>1 2026-11-22T10:15:02Z host app 42 ID47 - "+msg)
+			reloadWaitMsg(t, s, msg)
 		})
 	}
 	closeAndDrain(est)
@@ -227,12 +227,12 @@ func TestReloadClientCA(t *testing.T) {
 	s := startSealog(t)
 	est := s.Dial(t)
 	defer est.Close()
-	sendOn(t, est, "<34>1 2026-11-22T10:15:00Z host app 42 ID47 - old ca before")
-	waitMsg(t, s, "old ca before")
+	reloadSendOn(t, est, "<34>1 2026-11-22T10:15:00Z host app 42 ID47 - old ca before")
+	reloadWaitMsg(t, s, "old ca before")
 
 	p2 := newPKI(t)
-	replaceFile(t, s.PKI.CAFile, p2.CA.CertPEM)
-	if ev, _ := hup(t, s, 1); ev[7] != "success" {
+	reloadReplaceFile(t, s.PKI.CAFile, p2.CA.CertPEM)
+	if ev, _ := reloadHUP(t, s, 1); ev[7] != "success" {
 		t.Fatalf("got reload RESULT %q, want success", ev[7])
 	}
 
@@ -260,16 +260,16 @@ func TestReloadClientCA(t *testing.T) {
 	if err != nil {
 		t.Fatalf("client of the new CA: %v", err)
 	}
-	sendOn(t, c, "<34>1 2026-11-22T10:15:01Z host app 42 ID47 - new ca")
+	reloadSendOn(t, c, "<34>1 2026-11-22T10:15:01Z host app 42 ID47 - new ca")
 	closeAndDrain(c)
-	waitMsg(t, s, "new ca")
-	sendOn(t, est, "<34>1 2026-11-22T10:15:02Z host app 42 ID47 - old ca after")
-	waitMsg(t, s, "old ca after")
+	reloadWaitMsg(t, s, "new ca")
+	reloadSendOn(t, est, "<34>1 2026-11-22T10:15:02Z host app 42 ID47 - old ca after")
+	reloadWaitMsg(t, s, "old ca after")
 	s.WaitSecurity(t, "tls_handshake_failed")
 
 	// A CA file without a certificate keeps the new CA.
-	replaceFile(t, s.PKI.CAFile, []byte("no pem here\n"))
-	ev, d := hup(t, s, 2)
+	reloadReplaceFile(t, s.PKI.CAFile, []byte("no pem here\n"))
+	ev, d := reloadHUP(t, s, 2)
 	if ev[7] != "failure" {
 		t.Errorf("got reload RESULT %q for a CA file without PEM, want failure", ev[7])
 	}
@@ -280,9 +280,9 @@ func TestReloadClientCA(t *testing.T) {
 	if err != nil {
 		t.Fatalf("client of the kept CA after a failed reload: %v", err)
 	}
-	sendOn(t, c, "<34>1 2026-11-22T10:15:03Z host app 42 ID47 - kept ca")
+	reloadSendOn(t, c, "<34>1 2026-11-22T10:15:03Z host app 42 ID47 - kept ca")
 	closeAndDrain(c)
-	waitMsg(t, s, "kept ca")
+	reloadWaitMsg(t, s, "kept ca")
 	closeAndDrain(est)
 }
 
@@ -290,22 +290,22 @@ func TestReloadClientCA(t *testing.T) {
 // material to reload; SIGHUP must not stop it, and says so in a failure
 // event and on stderr.
 func TestReloadNoTLS(t *testing.T) {
-	s := newSealogSetup(t)
+	s := sdSetup(t)
 	s.sdStart(t, sdOpts{noListen: true, noTLS: true}, "--listen-tcp", s.Addr)
-	waitListening(t, s)
-	ev, d := hup(t, s, 1)
+	sdWaitListening(t, s)
+	ev, d := reloadHUP(t, s, 1)
 	if ev[7] != "failure" {
 		t.Errorf("got reload RESULT %q without TLS, want failure", ev[7])
 	}
 	if msg, _ := d["error"].(string); !strings.Contains(msg, "--tls-cert") {
 		t.Errorf("got reload error %q, want it to name --tls-cert", msg)
 	}
-	waitStderr(t, s, "sealog: reload failed, keeping the old certificates: ", 1)
+	reloadWaitStderr(t, s, "sealog: reload failed, keeping the old certificates: ", 1)
 	c, err := net.DialTimeout("tcp", s.Addr, 5*time.Second)
 	if err != nil {
 		t.Fatalf("plain listener after SIGHUP: %v\n%s", err, s.Stderr())
 	}
 	c.Write([]byte("<13>still serving\n"))
 	c.Close()
-	waitMsg(t, s, "still serving")
+	reloadWaitMsg(t, s, "still serving")
 }

@@ -31,9 +31,9 @@ type sdOpts struct {
 	noTLS     bool // do not pass the --tls-* flags (plain listeners only)
 }
 
-// newSealogSetup prepares what startSealog prepares (PKI, log directory,
+// sdSetup prepares what startSealog prepares (PKI, log directory,
 // sealing key, a free port) without starting the server.
-func newSealogSetup(t *testing.T) *Sealog {
+func sdSetup(t *testing.T) *Sealog {
 	t.Helper()
 	s := &Sealog{t: t, PKI: newPKI(t), Dir: filepath.Join(t.TempDir(), "logs"), KeyDir: t.TempDir()}
 	if _, errOut, code := runSealog(t, "", "keygen", "--out", s.KeyDir); code != 0 {
@@ -88,13 +88,13 @@ func (s *Sealog) sdStart(t *testing.T, o sdOpts, extra ...string) {
 	})
 }
 
-// notifySocket is a unixgram socket playing systemd's notification socket.
-type notifySocket struct {
+// sdNotifySocket is a unixgram socket playing systemd's notification socket.
+type sdNotifySocket struct {
 	c    *net.UnixConn
 	path string
 }
 
-func newNotifySocket(t *testing.T) *notifySocket {
+func newSDNotifySocket(t *testing.T) *sdNotifySocket {
 	t.Helper()
 	// sun_path holds 108 bytes; t.TempDir() can be longer than that.
 	dir, err := os.MkdirTemp("", "sd")
@@ -108,24 +108,24 @@ func newNotifySocket(t *testing.T) *notifySocket {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return &notifySocket{c: c, path: path}
+	return &sdNotifySocket{c: c, path: path}
 }
 
-type notifyMsg struct {
+type sdNotifyMsg struct {
 	at     time.Time
 	fields map[string]string
 	raw    string
 }
 
 // next returns the next datagram, or ok false after wait.
-func (n *notifySocket) next(wait time.Duration) (notifyMsg, bool) {
+func (n *sdNotifySocket) next(wait time.Duration) (sdNotifyMsg, bool) {
 	buf := make([]byte, 4096)
 	n.c.SetReadDeadline(time.Now().Add(wait))
 	k, err := n.c.Read(buf)
 	if err != nil {
-		return notifyMsg{}, false
+		return sdNotifyMsg{}, false
 	}
-	m := notifyMsg{at: time.Now(), fields: map[string]string{}, raw: string(buf[:k])}
+	m := sdNotifyMsg{at: time.Now(), fields: map[string]string{}, raw: string(buf[:k])}
 	for _, l := range strings.Split(m.raw, "\n") {
 		if k, v, ok := strings.Cut(l, "="); ok {
 			m.fields[k] = v
@@ -135,7 +135,7 @@ func (n *notifySocket) next(wait time.Duration) (notifyMsg, bool) {
 }
 
 // waitFor returns the first datagram holding key=value, failing after wait.
-func (n *notifySocket) waitFor(t *testing.T, s *Sealog, key, value string, wait time.Duration) notifyMsg {
+func (n *sdNotifySocket) waitFor(t *testing.T, s *Sealog, key, value string, wait time.Duration) sdNotifyMsg {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) {
@@ -145,15 +145,15 @@ func (n *notifySocket) waitFor(t *testing.T, s *Sealog, key, value string, wait 
 		}
 	}
 	t.Fatalf("no %s=%s from sealog within %v; stderr:\n%s", key, value, wait, s.Stderr())
-	return notifyMsg{}
+	return sdNotifyMsg{}
 }
 
 // TestSystemdNotify plays systemd for a Type=notify service: READY=1 comes
 // only when the TLS port serves, with a STATUS= line; WATCHDOG=1 comes at
 // half of WATCHDOG_USEC; SIGTERM brings STOPPING=1.
 func TestSystemdNotify(t *testing.T) {
-	ns := newNotifySocket(t)
-	s := newSealogSetup(t)
+	ns := newSDNotifySocket(t)
+	s := sdSetup(t)
 	s.sdStart(t, sdOpts{env: []string{"NOTIFY_SOCKET=" + ns.path, "WATCHDOG_USEC=2000000"}})
 
 	ready := ns.waitFor(t, s, "READY", "1", 20*time.Second)
@@ -198,8 +198,8 @@ func TestSystemdNotify(t *testing.T) {
 // TestSystemdNotifyWatchdogOtherPID: WATCHDOG_PID naming another process
 // means the watchdog is not sealog's, so no pings (sd_watchdog_enabled(3)).
 func TestSystemdNotifyWatchdogOtherPID(t *testing.T) {
-	ns := newNotifySocket(t)
-	s := newSealogSetup(t)
+	ns := newSDNotifySocket(t)
+	s := sdSetup(t)
 	s.sdStart(t, sdOpts{env: []string{"NOTIFY_SOCKET=" + ns.path, "WATCHDOG_USEC=400000", "WATCHDOG_PID=1"}})
 	ns.waitFor(t, s, "READY", "1", 20*time.Second)
 	deadline := time.Now().Add(time.Second)
@@ -210,9 +210,9 @@ func TestSystemdNotifyWatchdogOtherPID(t *testing.T) {
 	}
 }
 
-// listenerFile opens a loopback TCP listener and returns its *os.File,
+// sdListenerFile opens a loopback TCP listener and returns its *os.File,
 // the way systemd holds a socket for a .socket unit.
-func listenerFile(t *testing.T) (net.Listener, *os.File) {
+func sdListenerFile(t *testing.T) (net.Listener, *os.File) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -231,9 +231,9 @@ func listenerFile(t *testing.T) (net.Listener, *os.File) {
 // LISTEN_FDNAMES) and checks that sealog serves TLS on the one named
 // "tls" and plain TCP on the one named "tcp", binding nothing itself.
 func TestSystemdSocketActivation(t *testing.T) {
-	tlsL, tlsF := listenerFile(t)
-	tcpL, tcpF := listenerFile(t)
-	s := newSealogSetup(t)
+	tlsL, tlsF := sdListenerFile(t)
+	tcpL, tcpF := sdListenerFile(t)
+	s := sdSetup(t)
 	s.Addr = tlsL.Addr().String()
 	// --listen points at a port nobody may use: inherited sockets win.
 	unused := freePort(t)
@@ -285,10 +285,10 @@ func TestSystemdSocketActivation(t *testing.T) {
 // TestSystemdSocketActivationNotOurs: LISTEN_PID naming another process
 // means the fds are not for sealog (sd_listen_fds(3)); it binds --listen.
 func TestSystemdSocketActivationNotOurs(t *testing.T) {
-	_, f := listenerFile(t)
-	s := newSealogSetup(t)
+	_, f := sdListenerFile(t)
+	s := sdSetup(t)
 	s.sdStart(t, sdOpts{files: []*os.File{f}, env: []string{"LISTEN_FDS=1", "LISTEN_PID=1"}})
-	waitListening(t, s)
+	sdWaitListening(t, s)
 	s.Send(t, "<34>1 2026-11-22T10:15:00Z host app 42 ID47 - bound itself")
 	s.WaitEvents(t, 1)
 }
@@ -300,7 +300,7 @@ func TestSystemdSocketActivationTool(t *testing.T) {
 	if err != nil {
 		t.Skip("systemd-socket-activate not installed (apt-get install -y systemd)")
 	}
-	s := newSealogSetup(t)
+	s := sdSetup(t)
 	os.MkdirAll(s.Dir, 0o750)
 	s.Chattr = chattrWorks(s.Dir)
 	args := []string{"-l", s.Addr, "--fdname=tls", sealogBin, "serve", "--dir", s.Dir,
@@ -326,7 +326,7 @@ func TestSystemdSocketActivationTool(t *testing.T) {
 	t.Cleanup(func() { s.Stop(); clearAttributes(s.Dir) })
 	// systemd-socket-activate binds first, then execs sealog on the
 	// first connection (this probe, then a handshake failure with eof).
-	waitListening(t, s)
+	sdWaitListening(t, s)
 	s.Send(t, "<34>1 2026-11-22T10:15:00Z host app 42 ID47 - activated")
 	ev := s.WaitEvents(t, 1)
 	if ev[0][14] != "activated" {
@@ -337,7 +337,7 @@ func TestSystemdSocketActivationTool(t *testing.T) {
 	}
 }
 
-func waitListening(t *testing.T, s *Sealog) {
+func sdWaitListening(t *testing.T, s *Sealog) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -358,10 +358,10 @@ func waitListening(t *testing.T, s *Sealog) {
 	}
 }
 
-// unitCopy writes the unit files to a temporary directory with ExecStart
+// sdUnitCopy writes the unit files to a temporary directory with ExecStart
 // pointing at the binary under test, because verify checks that the
 // command exists.
-func unitCopy(t *testing.T) string {
+func sdUnitCopy(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, name := range []string{"sealog.service", "sealog.socket"} {
@@ -377,7 +377,7 @@ func unitCopy(t *testing.T) string {
 	return dir
 }
 
-func needAnalyze(t *testing.T) string {
+func sdNeedAnalyze(t *testing.T) string {
 	t.Helper()
 	p, err := exec.LookPath("systemd-analyze")
 	if err != nil {
@@ -387,8 +387,8 @@ func needAnalyze(t *testing.T) string {
 }
 
 func TestSystemdAnalyzeVerify(t *testing.T) {
-	analyze := needAnalyze(t)
-	dir := unitCopy(t)
+	analyze := sdNeedAnalyze(t)
+	dir := sdUnitCopy(t)
 	cmd := exec.Command(analyze, "verify", "--man=no",
 		filepath.Join(dir, "sealog.service"), filepath.Join(dir, "sealog.socket"))
 	out, err := cmd.CombinedOutput()
@@ -397,12 +397,12 @@ func TestSystemdAnalyzeVerify(t *testing.T) {
 	}
 }
 
-var exposureRE = regexp.MustCompile(`Overall exposure level for \S+: ([0-9.]+)`)
+var sdExposureRE = regexp.MustCompile(`Overall exposure level for \S+: ([0-9.]+)`)
 
-func exposure(t *testing.T, analyze, unit string) float64 {
+func sdExposure(t *testing.T, analyze, unit string) float64 {
 	t.Helper()
 	out, _ := exec.Command(analyze, "security", "--offline=true", "--no-pager", unit).CombinedOutput()
-	m := exposureRE.FindSubmatch(out)
+	m := sdExposureRE.FindSubmatch(out)
 	if m == nil {
 		t.Fatalf("no exposure level in systemd-analyze security output for %s:\n%s", unit, out)
 	}
@@ -416,8 +416,8 @@ func exposure(t *testing.T, analyze, unit string) float64 {
 // TestSystemdAnalyzeSecurity holds the sandbox to its target (issue 6):
 // an exposure of 2.0 or less, and below Debian's rsyslog.service.
 func TestSystemdAnalyzeSecurity(t *testing.T) {
-	analyze := needAnalyze(t)
-	got := exposure(t, analyze, filepath.Join("..", "systemd", "sealog.service"))
+	analyze := sdNeedAnalyze(t)
+	got := sdExposure(t, analyze, filepath.Join("..", "systemd", "sealog.service"))
 	if got > 2.0 {
 		t.Errorf("got exposure %.1f for sealog.service, want 2.0 or less", got)
 	}
@@ -427,15 +427,15 @@ func TestSystemdAnalyzeSecurity(t *testing.T) {
 		t.Logf("%s not installed (apt-get install -y rsyslog); comparison skipped", rsyslog)
 		return
 	}
-	rs := exposure(t, analyze, rsyslog)
+	rs := sdExposure(t, analyze, rsyslog)
 	t.Logf("rsyslog.service exposure %.1f", rs)
 	if got >= rs {
 		t.Errorf("got exposure %.1f for sealog.service, want below rsyslog.service's %.1f", got, rs)
 	}
 }
 
-// unitSettings reads KEY=VALUE lines of a unit (continuation lines joined).
-func unitSettings(t *testing.T, name string) map[string][]string {
+// sdUnitSettings reads KEY=VALUE lines of a unit (continuation lines joined).
+func sdUnitSettings(t *testing.T, name string) map[string][]string {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "systemd", name))
 	if err != nil {
@@ -458,7 +458,7 @@ func unitSettings(t *testing.T, name string) map[string][]string {
 // every flag in ExecStart is one `sealog serve` knows, so the unit cannot
 // drift from the binary unnoticed.
 func TestSystemdUnitContents(t *testing.T) {
-	u := unitSettings(t, "sealog.service")
+	u := sdUnitSettings(t, "sealog.service")
 	want := map[string]string{
 		"Type": "notify", "User": "sealog", "Group": "sealog", "NoNewPrivileges": "yes",
 		"ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes", "PrivateDevices": "yes",
@@ -496,7 +496,7 @@ func TestSystemdUnitContents(t *testing.T) {
 			t.Errorf("ExecStart %q lacks %q", u["ExecStart"][0], f)
 		}
 	}
-	sock := unitSettings(t, "sealog.socket")
+	sock := sdUnitSettings(t, "sealog.socket")
 	for k, v := range map[string]string{"FileDescriptorName": "tls", "Service": "sealog.service", "Accept": "no"} {
 		if got := sock[k]; len(got) != 1 || got[0] != v {
 			t.Errorf("sealog.socket %s: got %q, want %q", k, got, v)
