@@ -68,8 +68,9 @@ func Send(ctx context.Context, cfg SendConfig, messages [][]byte, stdin io.Reade
 	}
 	w := bufio.NewWriterSize(c, sendBufferSize)
 	var frame []byte
+	fr := &framer{cfg: &cfg}
 	put := func(msg []byte) error {
-		frame = cfg.appendFrame(frame[:0], msg, time.Now())
+		frame = fr.appendFrame(frame[:0], msg, time.Now())
 		_, err := w.Write(frame)
 		return err
 	}
@@ -190,25 +191,27 @@ func (cfg *SendConfig) dial(ctx context.Context, tc *tls.Config) (net.Conn, erro
 	return c, nil
 }
 
-// appendFrame builds one framed message around msg, which goes in as it is.
-func (cfg *SendConfig) appendFrame(dst, msg []byte, now time.Time) []byte {
-	start := len(dst)
-	var body []byte
-	if cfg.Raw {
-		body = msg
-	} else {
-		body = cfg.appendMessage(nil, msg, now)
+// framer builds framed messages with a reusable body buffer, so the load
+// generator does not allocate per message.
+type framer struct {
+	cfg  *SendConfig
+	body []byte
+}
+
+// appendFrame appends one framed message around msg, which goes in as it is.
+func (fr *framer) appendFrame(dst, msg []byte, now time.Time) []byte {
+	body := msg
+	if !fr.cfg.Raw {
+		fr.body = fr.cfg.appendMessage(fr.body[:0], msg, now)
+		body = fr.body
 	}
-	if cfg.Framing == "octet" {
+	if fr.cfg.Framing == "octet" {
 		dst = strconv.AppendInt(dst, int64(len(body)), 10)
 		dst = append(dst, ' ')
-		dst = append(dst, body...)
-	} else {
-		dst = append(dst, body...)
-		dst = append(dst, '\n')
+		return append(dst, body...)
 	}
-	_ = start
-	return dst
+	dst = append(dst, body...)
+	return append(dst, '\n')
 }
 
 // appendMessage builds an RFC 5424 or RFC 3164 message with msg as MSG.
@@ -294,24 +297,28 @@ func loadConn(ctx context.Context, cfg SendConfig, tc *tls.Config, id, n, conns 
 	var (
 		frame, msg []byte
 		bytes      int64
+		hdr        int
+		fr         = &framer{cfg: &cfg}
 		perConn    = cfg.Rate / float64(conns)
 		start      = time.Now()
 		now        = start
 	)
 	for i := 0; i < n; i++ {
 		if i%256 == 0 {
+			// The clock and the header length (it holds the timestamp)
+			// are refreshed every 256 messages: cheap and close enough.
 			now = time.Now()
+			hdr = len(cfg.appendMessage(frame[:0], nil, now))
 		}
 		msg = append(msg[:0], "load "...)
 		msg = strconv.AppendInt(msg, int64(id), 10)
 		msg = append(msg, '-')
 		msg = strconv.AppendInt(msg, int64(i), 10)
 		msg = append(msg, ' ')
-		hdr := len(cfg.appendMessage(frame[:0], nil, now))
 		for len(msg)+hdr < cfg.Size {
 			msg = append(msg, 'x')
 		}
-		frame = cfg.appendFrame(frame[:0], msg, now)
+		frame = fr.appendFrame(frame[:0], msg, now)
 		if _, err := w.Write(frame); err != nil {
 			c.Close()
 			return int64(i), bytes, fmt.Errorf("send to %s: %w", cfg.Server, err)
