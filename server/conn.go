@@ -296,16 +296,16 @@ func (c *conn) endReason(err error) string {
 // within --frame-timeout, so a stalled partial frame cannot pin its
 // buffer for ever. At shutdown the end of the grace period wins.
 type deadlineReader struct {
-	c        *conn
-	src      io.Reader
+	c   *conn
+	src io.Reader
 	// beforeRead runs before every read from the socket, the only place
 	// a connection can block: lines already encoded are handed to the
 	// pipeline first, so a slow or stalled sender never holds back
 	// events it has already delivered.
 	beforeRead func()
-	midFrame bool      // bytes of an unfinished frame are already held
-	frameEnd time.Time // deadline of the frame in progress
-	set      time.Time // deadline currently set on the socket
+	midFrame   bool      // bytes of an unfinished frame are already held
+	frameEnd   time.Time // deadline of the frame in progress
+	set        time.Time // deadline currently set on the socket
 }
 
 // beginFrame is called before each Next: held bytes mean the next read
