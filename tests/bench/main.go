@@ -47,6 +47,7 @@ type options struct {
 	repeat       int
 	quick        bool
 	profileDir   string
+	profileRow   string
 	sealogBin    string
 	workDir      string
 	keep         bool
@@ -82,7 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringSliceVar(&o.receivers, "receivers", []string{"sealog", "rsyslog", "syslog-ng"}, "receivers: sealog, rsyslog (gtls), rsyslog-ossl, syslog-ng")
 	fs.IntVar(&o.repeat, "repeat", 3, "runs per receiver and row, interleaved")
 	fs.BoolVar(&o.quick, "quick", false, "1 KiB and 200 B at 8 connections, 1 repeat, 3 s runs (under 2 minutes)")
-	fs.StringVar(&o.profileDir, "profile", "", "after the table, profile sealog at 1 KiB x 8 connections: CPU and allocation profiles and pprof -top into this directory")
+	fs.StringVar(&o.profileDir, "profile", "", "after the table, profile sealog on --profile-row: CPU and allocation profiles and pprof -top into this directory")
+	fs.StringVar(&o.profileRow, "profile-row", "1024x8", "the row --profile measures: SIZExCONNS")
 	fs.StringVar(&o.sealogBin, "sealog", "", "sealog binary to test and to load with (default: go build the repository in the current directory)")
 	fs.StringVar(&o.workDir, "workdir", os.TempDir(), "where run directories are made (the receivers' output files go there: use the disk you want measured)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the run directories")

@@ -102,7 +102,7 @@ func shorten(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// profile runs sealog once at 1 KiB × 8 connections with the developer
+// profile runs sealog once on --profile-row (1 KiB × 8 connections) with the developer
 // profiling hook on (server/profile.go), and prints where the CPU time
 // and the allocations go.
 func profile(ctx context.Context, env *benchEnv, o *options, stdout, stderr io.Writer) error {
@@ -117,7 +117,10 @@ func profile(ctx context.Context, env *benchEnv, o *options, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	row := rowKey{1024, 8}
+	var row rowKey
+	if _, err := fmt.Sscanf(o.profileRow, "%dx%d", &row.size, &row.conns); err != nil || row.size < 100 || row.conns < 1 {
+		return fmt.Errorf("%w: --profile-row %q is not SIZExCONNS (e.g. 1024x8)", errUsage, o.profileRow)
+	}
 	count := o.count
 	if count == 0 {
 		if count, err = calibrate(ctx, env, r, row, o, stderr); err != nil {
@@ -145,8 +148,8 @@ func profile(ctx context.Context, env *benchEnv, o *options, stdout, stderr io.W
 		}
 		return string(b), nil
 	}
-	fmt.Fprintf(stdout, "\n## Profile: sealog, 1 KiB x 8 connections, %d messages (%s msgs/s under the profiler, %.2f µs CPU/msg)\n\n",
-		res.lines, human(res.msgsPerSec()), res.cpuPerMsg())
+	fmt.Fprintf(stdout, "\n## Profile: sealog, %d B x %d connections, %d messages (%s msgs/s under the profiler, %.2f µs CPU/msg)\n\n",
+		row.size, row.conns, res.lines, human(res.msgsPerSec()), res.cpuPerMsg())
 	fmt.Fprintf(stdout, "profiles in %s (cpu.pprof, allocs.pprof, the binary); `go tool pprof -top %s/cpu.pprof`\n\n", dir, dir)
 
 	flat, err := pp("cpu-flat-all.txt", "-top", "-nodecount=100000", cpuFile)
