@@ -40,7 +40,20 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 // byteSize is a pflag value for sizes such as 65536, 64KiB, 128MiB, 1G.
 type byteSize int64
 
-func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+// String prints the size in the largest binary unit that divides it, so
+// -h shows "128MiB" rather than 134217728.
+func (b *byteSize) String() string {
+	n := int64(*b)
+	for _, u := range []struct {
+		name string
+		size int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.size && n%u.size == 0 {
+			return strconv.FormatInt(n/u.size, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
 func (b *byteSize) Type() string   { return "bytes" }
 func (b *byteSize) Set(s string) error {
 	n, err := parseByteSize(s)

@@ -111,12 +111,14 @@ func Run(ctx context.Context, cfg Config, ls *Listeners, hooks Hooks, stderr io.
 	for _, pc := range ls.UDP {
 		go func() { errc <- s.ServePacket(pc) }()
 	}
-	if hooks.Ready != nil {
-		hooks.Ready()
-	}
+	// SIGHUP is caught before READY=1: a `systemctl reload` right after
+	// start must reload, not kill the process (Go's default for SIGHUP).
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	if hooks.Ready != nil {
+		hooks.Ready()
+	}
 
 	var serveErr error
 loop:
