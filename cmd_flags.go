@@ -54,7 +54,7 @@ func (b *byteSize) String() string {
 	}
 	return strconv.FormatInt(n, 10)
 }
-func (b *byteSize) Type() string   { return "bytes" }
+func (b *byteSize) Type() string { return "bytes" }
 func (b *byteSize) Set(s string) error {
 	n, err := parseByteSize(s)
 	if err != nil {
