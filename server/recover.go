@@ -35,6 +35,24 @@ func (p *pipeline) recover(found []rotate.Found) error {
 		if err != nil {
 			return fmt.Errorf("recover %s: %w", f.Name, err)
 		}
+		var past int64 = size
+		if sealed {
+			past = size - last.Bytes
+		}
+		seq, _ := p.chain.Head()
+		var d writer.Detail
+		d.Str("file", f.Name)
+		d.Int("seq", int64(seq+1)) // the seal it is about to get
+		d.Int("bytes", size)
+		d.Int("lines", lines)
+		d.Int("bytes_past_checkpoint", past)
+		d.Bool("torn", torn)
+		// The event is on disk before the seal: a crash between the two
+		// makes the next start recover the file again (a second recover
+		// event), instead of leaving a recovered seal that no event explains.
+		p.securityEvent("recover", "success", &d)
+		p.flush(p.security)
+		p.sync(p.security)
 		rec, err := p.chain.Seal(seal.KindRecovered, f.Name, size, lines, sum)
 		if err != nil && !errors.Is(err, seal.ErrKeyPersist) {
 			return fmt.Errorf("recover %s: %w", f.Name, err)
@@ -44,18 +62,6 @@ func (p *pipeline) recover(found []rotate.Found) error {
 				return fmt.Errorf("make %s immutable: %w", f.Name, err)
 			}
 		}
-		var past int64 = size
-		if sealed {
-			past = size - last.Bytes
-		}
-		var d writer.Detail
-		d.Str("file", f.Name)
-		d.Int("seq", int64(rec.Seq))
-		d.Int("bytes", size)
-		d.Int("lines", lines)
-		d.Int("bytes_past_checkpoint", past)
-		d.Bool("torn", torn)
-		p.securityEvent("recover", "success", &d)
 		p.sealEvent(rec)
 	}
 	return nil
