@@ -326,8 +326,12 @@ func (d *deadlineReader) Read(p []byte) (int, error) {
 		dl = d.frameEnd
 	} else if !d.midFrame && cfg.IdleTimeout > 0 {
 		dl = time.Now().Add(cfg.IdleTimeout)
-		if dl.Sub(d.set) < time.Second && dl.After(d.set) {
-			dl = d.set // close enough: spare the timer update
+		// Close enough: spare the timer update. The slack must be a small
+		// part of the timeout, or a busy client is cut: with a fixed 1 s
+		// and --idle-timeout 1s the deadline never moved and every
+		// connection was closed 1 s after its first read.
+		if dl.Sub(d.set) < min(time.Second, cfg.IdleTimeout/8) && dl.After(d.set) {
+			dl = d.set
 		}
 	}
 	if g := d.c.s.graceEnd.Load(); g != nil && (dl.IsZero() || g.Before(dl)) {
