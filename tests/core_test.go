@@ -955,8 +955,24 @@ func TestCoreRefusals(t *testing.T) {
 		}
 		closeAndDrain(open[0])
 		bbSec(t, s, open[0].LocalAddr().String(), "disconnect")
-		c := s.Dial(t) // a slot is free again
-		c.Write(bbOctet(bbMsg("after a slot freed")))
+		// A slot is free again once the server has finished with the closed
+		// connection; its disconnect event may come just before that.
+		var c *tls.Conn
+		for deadline := time.Now().Add(5 * time.Second); ; {
+			cfg := s.PKI.ClientTLS(t, s.PKI.ClientCert, s.PKI.ClientKey)
+			var err error
+			c, err = tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", s.Addr, cfg)
+			if err == nil {
+				if _, err = c.Write(bbOctet(bbMsg("after a slot freed"))); err == nil {
+					break
+				}
+				c.Close()
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no connection 5s after one of two closed (--max-connections 2): %v", err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 		bbWaitFrom(t, s, c.LocalAddr().String(), 1)
 		closeAndDrain(c)
 		closeAndDrain(open[1])
