@@ -1,0 +1,413 @@
+package tests
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// dfMount makes a small ext4 filesystem on a loop device and mounts it,
+// so that "disk full" is a real ENOSPC from the kernel (SPEC §5). It
+// skips unless we are root with mkfs.ext4 and loop devices.
+func dfMount(t *testing.T, size int64) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("disk-full test needs root to mount a loop device")
+	}
+	for _, p := range []string{"mkfs.ext4", "mount", "umount"} {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Skipf("disk-full test needs %s (e2fsprogs, mount)", p)
+		}
+	}
+	dir := t.TempDir()
+	img, mnt := filepath.Join(dir, "disk.img"), filepath.Join(dir, "mnt")
+	f, err := os.Create(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(size)
+	f.Close()
+	os.Mkdir(mnt, 0o755)
+	// -m 0: no blocks reserved for root, who could otherwise keep writing.
+	if out, err := exec.Command("mkfs.ext4", "-q", "-m", "0", img).CombinedOutput(); err != nil {
+		t.Skipf("mkfs.ext4 failed: %v: %s", err, out)
+	}
+	if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a loop device (no /dev/loop* or not permitted here): %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		clearAttributes(mnt)
+		for i := 0; i < 50; i++ {
+			if exec.Command("umount", mnt).Run() == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		exec.Command("umount", "-l", mnt).Run()
+	})
+	return mnt
+}
+
+// dfFill writes a filler file until the filesystem says ENOSPC.
+func dfFill(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, chunk := range []int{1 << 20, 64 << 10, 4 << 10, 1 << 10, 256} {
+		buf := make([]byte, chunk)
+		for {
+			if _, err := f.Write(buf); err != nil {
+				if !errors.Is(err, syscall.ENOSPC) {
+					t.Fatalf("filling the disk: %v", err)
+				}
+				break
+			}
+		}
+	}
+}
+
+// dfSender is one client sending numbered messages "df-C-N" on its own
+// TLS connection: slowly, or as fast as the server takes them.
+type dfSender struct {
+	id   int
+	c    *tls.Conn
+	sent   atomic.Int64
+	fast   atomic.Bool
+	paused atomic.Bool
+	stop chan struct{}
+	done chan struct{}
+	err  error
+}
+
+func (d *dfSender) run() {
+	defer close(d.done)
+	pad := strings.Repeat("p", 150)
+	for {
+		select {
+		case <-d.stop:
+			return
+		default:
+		}
+		if d.paused.Load() {
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
+		m := fmt.Sprintf("<13>1 - diskfull app - - - df-%d-%d %s", d.id, d.sent.Load(), pad)
+		d.c.SetWriteDeadline(time.Now().Add(2 * time.Minute))
+		if _, err := fmt.Fprintf(d.c, "%d %s", len(m), m); err != nil {
+			d.err = err
+			return
+		}
+		d.sent.Add(1)
+		if !d.fast.Load() {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+var dfMsgRE = regexp.MustCompile(`^df-(\d+)-(\d+) `)
+
+// TestDiskFull fills the log filesystem while clients send (SPEC §5 fail
+// closed, lose nothing; issue 5 point 1): sealog must stop reading so the
+// senders block, keep what it read, report the write error on stderr at
+// once, and when space comes back write everything exactly once, log
+// write_error and write_recovered, and leave a chain that verifies.
+func TestDiskFull(t *testing.T) {
+	mnt := dfMount(t, 16<<20)
+	s := &Sealog{t: t, PKI: newPKI(t), Dir: filepath.Join(mnt, "logs"), KeyDir: t.TempDir()}
+	if _, _, code := runSealog(t, "", "keygen", "--out", s.KeyDir); code != 0 {
+		t.Fatal("keygen failed")
+	}
+	// fsync every batch and seal often, so both the data path and the
+	// seal chain meet the full disk; rotate on size too.
+	s.startWith("--fsync-interval", "0", "--seal-interval", "200ms", "--rotate-size", "1MiB")
+	if !s.Chattr {
+		t.Log("chattr not available on the loop filesystem; running with --no-chattr")
+	}
+
+	const clients = 4
+	senders := make([]*dfSender, clients)
+	for i := range senders {
+		d := &dfSender{id: i, c: s.Dial(t), stop: make(chan struct{}), done: make(chan struct{})}
+		// A fixed small send buffer: Linux would grow it to 4 MiB per
+		// connection on loopback, more backlog than the small disk holds
+		// once space comes back.
+		d.c.NetConn().(*net.TCPConn).SetWriteBuffer(32 << 10)
+		senders[i] = d
+		go d.run()
+	}
+	total := func() (n int64) {
+		for _, d := range senders {
+			n += d.sent.Load()
+		}
+		return n
+	}
+	time.Sleep(time.Second)
+
+	// Fill the disk, then push as fast as possible: once the queue and the
+	// socket buffers are full the senders must block.
+	filler := filepath.Join(mnt, "filler")
+	dfFill(t, filler)
+	for _, d := range senders {
+		d.fast.Store(true)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(s.Stderr(), "sealog: write error:") {
+		if time.Now().After(deadline) {
+			os.Remove(filler)
+			t.Fatalf("no write error on stderr 30s after the disk was full:\n%s", s.Stderr())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("stderr: %s", firstLine(s.Stderr(), "sealog: write error:"))
+	// Back-pressure: within 20 s, a whole second without any progress.
+	held := false
+	prev := total()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(time.Second)
+		now := total()
+		if now == prev {
+			held = true
+			break
+		}
+		prev = now
+	}
+	blockedAt := total()
+	if !held {
+		t.Errorf("senders were not held back while the disk was full: still sending (%d messages)", blockedAt)
+	}
+	time.Sleep(2 * time.Second) // a full disk for a while: retries with backoff
+	if got := total(); got != blockedAt {
+		t.Errorf("senders progressed from %d to %d messages while the disk stayed full", blockedAt, got)
+	}
+
+	// Slow again before space comes back, so that the backlog and what
+	// follows cannot fill the disk a second time.
+	for _, d := range senders {
+		d.fast.Store(false)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for !strings.Contains(s.Stderr(), "write recovered") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no recovery 30s after space came back:\n%s", s.Stderr())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The senders move on.
+	for deadline := time.Now().Add(20 * time.Second); total() < blockedAt+100; {
+		if time.Now().After(deadline) {
+			t.Fatalf("senders did not resume after recovery: %d messages, %d when blocked", total(), blockedAt)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	// Phase 2: the disk fills while the server is quiet, just before a
+	// checkpoint seal whose line cannot fit in the last block of seals.log:
+	// the seal chain meets ENOSPC, possibly halfway through the line.
+	dfSealFull(t, s, mnt, filler, senders)
+
+	for _, d := range senders {
+		close(d.stop)
+		<-d.done
+		if d.err != nil {
+			t.Errorf("sender %d: %v", d.id, d.err)
+		}
+		closeAndDrain(d.c)
+	}
+	if code := s.Stop(); code != 0 {
+		t.Fatalf("stop: exit %d:\n%s", code, s.Stderr())
+	}
+
+	// Every message exactly once.
+	seen := make([]map[int64]int, clients)
+	for i := range seen {
+		seen[i] = map[int64]int{}
+	}
+	for _, l := range s.Events() {
+		if len(l) != 15 {
+			t.Fatalf("event line with %d columns: %q", len(l), l)
+		}
+		m := dfMsgRE.FindStringSubmatch(l[14])
+		if m == nil {
+			continue
+		}
+		c, _ := strconv.Atoi(m[1])
+		n, _ := strconv.ParseInt(m[2], 10, 64)
+		if c < clients {
+			seen[c][n]++
+		}
+	}
+	var sum int64
+	for i, d := range senders {
+		n := d.sent.Load()
+		sum += n
+		missing, dup := 0, 0
+		for k := int64(0); k < n; k++ {
+			switch seen[i][k] {
+			case 0:
+				missing++
+			case 1:
+			default:
+				dup++
+			}
+		}
+		if missing > 0 || dup > 0 || int64(len(seen[i])) != n {
+			t.Errorf("sender %d: sent %d, files hold %d distinct: %d missing, %d duplicated", i, n, len(seen[i]), missing, dup)
+		}
+	}
+	t.Logf("%d messages sent by %d clients; they were blocked at %d while the disk was full", sum, clients, blockedAt)
+
+	werr, wrec := hsSecurity(s, "write_error"), hsSecurity(s, "write_recovered")
+	if len(werr) == 0 || len(wrec) == 0 {
+		t.Errorf("security file: got %d write_error and %d write_recovered events, want both", len(werr), len(wrec))
+	}
+	for _, l := range wrec {
+		if !strings.Contains(l[8], `"duration_ms":`) {
+			t.Errorf("write_recovered DETAIL: got %s, want duration_ms", l[8])
+		}
+	}
+	hsCheckFiles(t, s)
+	if out, code := s.Verify(t); code != 0 {
+		t.Errorf("verify: exit %d, want 0:\n%s\nserver stderr:\n%s", code, out, s.Stderr())
+	}
+}
+
+// dfSealFull makes a checkpoint seal meet a full disk: it waits until the
+// last block of seals.log has less room than a seal line needs, pauses
+// the senders (so no event write fails first), sends one event so the
+// events file needs a new checkpoint, fills the disk, waits for
+// the seal's write error on stderr, frees the space and waits for the
+// recovery. A seal may slip in between the check and the fill; then it
+// frees the space and tries again.
+func dfSealFull(t *testing.T, s *Sealog, mnt, filler string, senders []*dfSender) {
+	t.Helper()
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(mnt, &st); err != nil {
+		t.Fatal(err)
+	}
+	// ext4 reserves space per page for delayed allocation: a write is
+	// cut short (n > 0 with ENOSPC) only where it crosses into a page
+	// whose block cannot be allocated. So wait for the tail of seals.log
+	// to be near the end of a page (a block boundary when blocks are
+	// larger), to get the half-written seal line the chain must finish.
+	bsize := max(st.Bsize, int64(os.Getpagesize()))
+	seals := filepath.Join(s.Dir, "seals.log")
+	const minSealLine = 200 // every seal line is longer (SPEC §4: two hex MACs alone are 128)
+	pause := func(p bool) {
+		for _, d := range senders {
+			d.paused.Store(p)
+		}
+	}
+	defer pause(false)
+	nudge := s.Dial(t)
+	defer closeAndDrain(nudge)
+	for attempt := 0; attempt < 5; attempt++ {
+		recovered := strings.Count(s.Stderr(), "write recovered")
+		errs := strings.Count(s.Stderr(), "sealog: write error:")
+		// Wait until the tail block is nearly full, then freeze.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			fi, err := os.Stat(seals)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Size()%bsize > bsize-minSealLine {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("seals.log never reached the end of a block (size %d, block %d)", fi.Size(), bsize)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		pause(true)
+		// One more event, so the events file has grown since its last
+		// seal and the next checkpoint must seal it.
+		m := fmt.Sprintf("<13>1 - diskfull app - - - nudge-%d", attempt)
+		fmt.Fprintf(nudge, "%d %s", len(m), m)
+		for deadline := time.Now().Add(10 * time.Second); !dfHasEvent(s, "nudge-"+strconv.Itoa(attempt)); {
+			if time.Now().After(deadline) {
+				t.Fatalf("nudge-%d not written", attempt)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		dfFill(t, filler)
+		fi, _ := os.Stat(seals)
+		if fi.Size()%bsize <= bsize-minSealLine {
+			os.Remove(filler) // a seal slipped in; start over
+			pause(false)
+			continue
+		}
+		deadline = time.Now().Add(15 * time.Second)
+		for strings.Count(s.Stderr(), "sealog: write error:") == errs {
+			if time.Now().After(deadline) {
+				os.Remove(filler)
+				t.Fatalf("no write error 15s after the disk filled before a seal:\n%s", s.Stderr())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		var last string
+		for _, l := range strings.Split(s.Stderr(), "\n") {
+			if strings.Contains(l, "sealog: write error:") {
+				last = l
+			}
+		}
+		t.Logf("phase 2 stderr: %s", last)
+		if strings.Contains(s.Stderr(), "seal line not yet complete") {
+			t.Logf("phase 2: the kernel took part of the seal line; the chain finished it")
+		} else {
+			t.Logf("phase 2: the kernel took none of the seal line")
+		}
+		if !strings.Contains(last, "seals.log") {
+			t.Errorf("phase 2: the first failure was not the seal: %s", last)
+		}
+		time.Sleep(time.Second) // some retries on the full disk
+		if err := os.Remove(filler); err != nil {
+			t.Fatal(err)
+		}
+		deadline = time.Now().Add(30 * time.Second)
+		for strings.Count(s.Stderr(), "write recovered") == recovered {
+			if time.Now().After(deadline) {
+				t.Fatalf("no recovery of the seal 30s after space came back:\n%s", s.Stderr())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return
+	}
+	t.Fatalf("could not catch a seal with a full disk in 5 attempts")
+}
+
+func dfHasEvent(s *Sealog, msg string) bool {
+	for _, l := range s.lines("events") {
+		if strings.HasSuffix(l, "\t"+msg) {
+			return true
+		}
+	}
+	return false
+}
+
+// firstLine returns the first line of text that contains sub.
+func firstLine(text, sub string) string {
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) {
+			return l
+		}
+	}
+	return ""
+}
