@@ -98,6 +98,10 @@ func runOnce(ctx context.Context, env *benchEnv, r *receiver, row rowKey, count,
 	if !env.keep {
 		defer os.RemoveAll(dir)
 	}
+	// Start every run with no dirty pages of the previous one still being
+	// written back: sealog fsyncs every second and would otherwise pay
+	// for the peer that ran before it.
+	syscall.Sync()
 	port, err := freePort()
 	if err != nil {
 		return fail("free port: %v", err)
