@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +37,8 @@ type SendConfig struct {
 	Timeout        time.Duration
 	TLSMinVersion  uint16
 	ServerNameHint string
+
+	pid int // PROCID, read once: os.Getpid is a system call
 }
 
 // sendBufferSize batches frames into full TLS records: one Write per
@@ -59,6 +62,7 @@ func Send(ctx context.Context, cfg SendConfig, messages [][]byte, stdin io.Reade
 	if err != nil {
 		return err
 	}
+	cfg.pid = os.Getpid()
 	if cfg.Count > 0 {
 		return sendLoad(ctx, cfg, tlsCfg, stderr)
 	}
@@ -228,7 +232,7 @@ func (cfg *SendConfig) appendMessage(dst, msg []byte, now time.Time) []byte {
 		dst = append(dst, ' ')
 		dst = append(dst, app...)
 		dst = append(dst, '[')
-		dst = strconv.AppendInt(dst, int64(os.Getpid()), 10)
+		dst = strconv.AppendInt(dst, int64(cfg.pid), 10)
 		dst = append(dst, "]: "...)
 		return append(dst, msg...)
 	}
@@ -239,7 +243,7 @@ func (cfg *SendConfig) appendMessage(dst, msg []byte, now time.Time) []byte {
 	dst = append(dst, ' ')
 	dst = append(dst, app...)
 	dst = append(dst, ' ')
-	dst = strconv.AppendInt(dst, int64(os.Getpid()), 10)
+	dst = strconv.AppendInt(dst, int64(cfg.pid), 10)
 	dst = append(dst, " - - "...)
 	if cfg.BOM {
 		dst = append(dst, 0xEF, 0xBB, 0xBF)
@@ -299,6 +303,7 @@ func loadConn(ctx context.Context, cfg SendConfig, tc *tls.Config, id, n, conns 
 		bytes      int64
 		hdr        int
 		fr         = &framer{cfg: &cfg}
+		pad        = []byte(strings.Repeat("x", max(cfg.Size, 0)))
 		perConn    = cfg.Rate / float64(conns)
 		start      = time.Now()
 		now        = start
@@ -315,8 +320,8 @@ func loadConn(ctx context.Context, cfg SendConfig, tc *tls.Config, id, n, conns 
 		msg = append(msg, '-')
 		msg = strconv.AppendInt(msg, int64(i), 10)
 		msg = append(msg, ' ')
-		for len(msg)+hdr < cfg.Size {
-			msg = append(msg, 'x')
+		if n := cfg.Size - hdr - len(msg); n > 0 {
+			msg = append(msg, pad[:min(n, len(pad))]...)
 		}
 		frame = fr.appendFrame(frame[:0], msg, now)
 		if _, err := w.Write(frame); err != nil {

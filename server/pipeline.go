@@ -284,17 +284,19 @@ func (p *pipeline) securityEvent(action, result string, d *writer.Detail) {
 // A short write is continued from where the kernel stopped, so no line is
 // ever written half.
 func (p *pipeline) flush(st *stream) {
-	for len(st.pending) > 0 {
-		n, err := st.file.Write(st.pending)
-		st.pending = st.pending[n:]
+	rest := st.pending
+	for len(rest) > 0 {
+		n, err := st.file.Write(rest)
+		rest = rest[n:]
 		if err != nil {
 			p.fail(st.file.Name(), "write", err)
-			continue
 		}
 	}
-	st.pending = st.pending[:0:cap(st.pending)]
+	// Reuse the buffer from its start: reslicing st.pending itself would
+	// shrink its capacity and make every flush allocate a new one.
+	st.pending = st.pending[:0]
 	if cap(st.pending) > 4*flushThreshold {
-		st.pending = nil
+		st.pending = nil // one huge burst must not pin its buffer
 	}
 	p.recovered()
 }
