@@ -57,23 +57,48 @@ type stream struct {
 	pending  []byte
 	deadline time.Time // next UTC-aligned rotation; zero: none
 	sealed   int64     // bytes of file covered by its last seal
-	synced   int64     // bytes of file known to be on disk
+	durable  snapshot  // the prefix of file a finished fsync made durable
+	syncing  bool      // an fsync of file is running on the syncer
 }
 
 func (st *stream) size() int64 { return st.file.Size() + int64(len(st.pending)) }
 
+// snapshot is a prefix of a file as a seal covers it (SPEC §4 BYTES,
+// LINES, SHA256).
+type snapshot struct {
+	size, lines int64
+	sum         [32]byte
+}
+
+func snapshotOf(f *rotate.File) snapshot { return snapshot{f.Size(), f.Lines(), f.Sum()} }
+
+// syncJob is one fsync run by the syncer goroutine, so the pipeline keeps
+// writing while the kernel flushes. snap is what was written when the job
+// was made: once the fsync returns, exactly that prefix is durable, and
+// only such a prefix is ever checkpoint-sealed (SPEC §4 order on disk).
+type syncJob struct {
+	st   *stream
+	file *rotate.File
+	snap snapshot
+	err  error
+}
+
 // pipeline owns the files, their rotation and the seal chain. Exactly one
 // goroutine (run) touches them, so none of this needs a lock.
 type pipeline struct {
-	in     chan *batch
-	done   chan struct{}
-	cfg    *Config
-	policy rotate.Policy
-	chattr bool
-	chain  *seal.Chain
-	ids    *writer.IDGen
-	log    *slog.Logger
-	stderr io.Writer
+	in   chan *batch
+	done chan struct{}
+	// syncReq and syncDone talk to the syncer goroutine. At most one job
+	// per stream is in flight, so buffers of 2 never block.
+	syncReq  chan syncJob
+	syncDone chan syncJob
+	cfg      *Config
+	policy   rotate.Policy
+	chattr   bool
+	chain    *seal.Chain
+	ids      *writer.IDGen
+	log      *slog.Logger
+	stderr   io.Writer
 
 	events, security *stream
 
@@ -89,16 +114,18 @@ type pipeline struct {
 
 func newPipeline(cfg *Config, chain *seal.Chain, ids *writer.IDGen, chattr bool, log *slog.Logger, stderr io.Writer) *pipeline {
 	return &pipeline{
-		in:     make(chan *batch, queueDepth),
-		done:   make(chan struct{}),
-		cfg:    cfg,
-		policy: rotate.Policy{MaxSize: cfg.RotateSize, Interval: cfg.RotateInterval},
-		chattr: chattr,
-		chain:  chain,
-		ids:    ids,
-		log:    log,
-		stderr: stderr,
-		now:    time.Now,
+		in:       make(chan *batch, queueDepth),
+		done:     make(chan struct{}),
+		syncReq:  make(chan syncJob, 2),
+		syncDone: make(chan syncJob, 2),
+		cfg:      cfg,
+		policy:   rotate.Policy{MaxSize: cfg.RotateSize, Interval: cfg.RotateInterval},
+		chattr:   chattr,
+		chain:    chain,
+		ids:      ids,
+		log:      log,
+		stderr:   stderr,
+		now:      time.Now,
 	}
 }
 
@@ -120,7 +147,9 @@ func (p *pipeline) openStream(name string, now time.Time) (*stream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s file: %w", name, err)
 	}
-	return &stream{name: name, file: f, deadline: p.policy.Deadline(f.Opened())}, nil
+	// An empty file is durable as it is: its seal covers 0 bytes with the
+	// SHA-256 of nothing.
+	return &stream{name: name, file: f, deadline: p.policy.Deadline(f.Opened()), durable: snapshotOf(f)}, nil
 }
 
 // submit hands a batch to the pipeline. It blocks while the queue is full:
@@ -131,6 +160,8 @@ func (p *pipeline) submit(b *batch) { p.in <- b }
 // closed and everything is written, final-sealed and made immutable.
 func (p *pipeline) run(stopDetail func(*writer.Detail)) {
 	defer close(p.done)
+	go p.syncer()
+	defer close(p.syncReq) // finish waited for every job in flight
 	var fsyncC, sealC <-chan time.Time
 	if p.cfg.FsyncInterval > 0 {
 		t := time.NewTicker(p.cfg.FsyncInterval)
@@ -178,8 +209,10 @@ func (p *pipeline) run(stopDetail func(*writer.Detail)) {
 		case <-fsyncC:
 			p.flush(p.events)
 			p.flush(p.security)
-			p.sync(p.events)
-			p.sync(p.security)
+			p.startSync(p.events)
+			p.startSync(p.security)
+		case j := <-p.syncDone:
+			p.synced(j)
 		case <-sealC:
 			p.checkpoint(p.events)
 			p.checkpoint(p.security)
@@ -301,11 +334,58 @@ func (p *pipeline) flush(st *stream) {
 	p.recovered()
 }
 
-// sync makes the stream's bytes durable, retrying like flush.
-func (p *pipeline) sync(st *stream) {
-	if st.synced == st.file.Size() {
+// syncer runs fsyncs handed to it, one at a time, off the pipeline
+// goroutine: a write-back of many megabytes must not stall writing.
+func (p *pipeline) syncer() {
+	for j := range p.syncReq {
+		j.err = j.file.Sync()
+		p.syncDone <- j
+	}
+}
+
+// startSync hands the stream's written bytes to the syncer, unless a sync
+// of it is already running or nothing new was written.
+func (p *pipeline) startSync(st *stream) {
+	if st.syncing || st.file.Size() == st.durable.size {
 		return
 	}
+	st.syncing = true
+	p.syncReq <- syncJob{st: st, file: st.file, snap: snapshotOf(st.file)}
+}
+
+// synced takes a finished job's result. A failed fsync is retried at once
+// on the pipeline goroutine, which holds clients back until it succeeds
+// (fail closed, SPEC §5).
+func (p *pipeline) synced(j syncJob) {
+	j.st.syncing = false
+	if j.file != j.st.file {
+		return // cannot happen: finalize waits for the job first
+	}
+	if j.err != nil {
+		p.sync(j.st)
+		return
+	}
+	if j.snap.size > j.st.durable.size {
+		j.st.durable = j.snap
+	}
+}
+
+// waitSync waits until no fsync of the stream's file is running, so the
+// file can be synced here, sealed final and closed.
+func (p *pipeline) waitSync(st *stream) {
+	for st.syncing {
+		p.synced(<-p.syncDone)
+	}
+}
+
+// sync makes all the stream's written bytes durable now, retrying like
+// flush.
+func (p *pipeline) sync(st *stream) {
+	p.waitSync(st)
+	if st.durable.size == st.file.Size() {
+		return
+	}
+	snap := snapshotOf(st.file)
 	for {
 		err := st.file.Sync()
 		if err == nil {
@@ -313,7 +393,7 @@ func (p *pipeline) sync(st *stream) {
 		}
 		p.fail(st.file.Name(), "fsync", err)
 	}
-	st.synced = st.file.Size()
+	st.durable = snap
 	p.recovered()
 }
 
@@ -354,24 +434,27 @@ func (p *pipeline) recovered() {
 	p.securityEvent("write_recovered", "success", &d)
 }
 
-// checkpoint seals the part of an active file written so far, if it grew
-// since its last seal (SPEC §4: unchanged files are not sealed again).
+// checkpoint seals the durable prefix of an active file if it grew since
+// its last seal (SPEC §4: unchanged files are not sealed again). With
+// --fsync-interval 0 everything written is made durable first; otherwise
+// the seal covers what the last finished fsync made durable.
 func (p *pipeline) checkpoint(st *stream) {
-	if st.size() == st.sealed {
-		return
+	if p.cfg.FsyncInterval == 0 {
+		p.flush(st)
+		p.sync(st)
 	}
-	p.flush(st)
-	p.sync(st)
-	p.seal(st, seal.KindCheckpoint)
+	if st.durable.size > st.sealed {
+		p.seal(st, seal.KindCheckpoint, st.durable)
+	}
 }
 
-// seal asks the chain for a seal of the stream's file as it is now. The
-// data was fsynced by the caller (SPEC §4 order on disk).
-func (p *pipeline) seal(st *stream, kind seal.Kind) seal.Record {
+// seal asks the chain for a seal of the prefix snap of the stream's file,
+// which the caller made durable first (SPEC §4 order on disk).
+func (p *pipeline) seal(st *stream, kind seal.Kind, snap snapshot) seal.Record {
 	var rec seal.Record
 	for {
 		var err error
-		rec, err = p.chain.Seal(kind, st.file.Name(), st.file.Size(), st.file.Lines(), st.file.Sum())
+		rec, err = p.chain.Seal(kind, st.file.Name(), snap.size, snap.lines, snap.sum)
 		if err == nil {
 			break
 		}
@@ -385,7 +468,7 @@ func (p *pipeline) seal(st *stream, kind seal.Kind) seal.Record {
 		p.fail("seals.log", "seal", err)
 	}
 	p.recovered()
-	st.sealed = st.file.Size()
+	st.sealed = snap.size
 	return rec
 }
 
@@ -398,7 +481,7 @@ func (p *pipeline) seal(st *stream, kind seal.Kind) seal.Record {
 func (p *pipeline) finalize(st *stream) (rec seal.Record, name string, immutableErr error) {
 	p.flush(st)
 	p.sync(st)
-	rec = p.seal(st, seal.KindFinal)
+	rec = p.seal(st, seal.KindFinal, st.durable)
 	name, path := st.file.Name(), st.file.Path()
 	if err := st.file.Close(); err != nil {
 		p.log.Error("close", "file", name, "err", err)
