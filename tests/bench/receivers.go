@@ -84,12 +84,20 @@ type receiver struct {
 
 func findReceiver(name string, env *benchEnv, o *options) (*receiver, error) {
 	switch name {
-	case "sealog":
+	case "sealog", "sealog-noseal":
 		out, err := exec.Command(env.sealog, "version").CombinedOutput()
 		if err != nil {
 			return nil, fmt.Errorf("%s version: %v", env.sealog, err)
 		}
-		return &receiver{name: name, version: firstLine(out), start: startSealog}, nil
+		start := startSealog
+		if name == "sealog-noseal" {
+			// The sealing-overhead row (issue 3): checkpoints off, files
+			// still hashed and final-sealed at rotation and stop.
+			start = func(env *benchEnv, dir string, port int, extraEnv []string) (*exec.Cmd, string, error) {
+				return startSealogWith(env, dir, port, extraEnv, "0")
+			}
+		}
+		return &receiver{name: name, version: firstLine(out), start: start}, nil
 	case "rsyslog", "rsyslog-ossl":
 		bin := os.Getenv("RSYSLOGD")
 		if bin == "" {
@@ -143,7 +151,7 @@ func findReceiver(name string, env *benchEnv, o *options) (*receiver, error) {
 		env.syslogng, env.syslogngEnv = bin, extra
 		return &receiver{name: name, version: firstLine(out), start: startSyslogNG}, nil
 	}
-	return nil, fmt.Errorf("unknown receiver %q (sealog, rsyslog, rsyslog-ossl, syslog-ng)", name)
+	return nil, fmt.Errorf("unknown receiver %q (sealog, sealog-noseal, rsyslog, rsyslog-ossl, syslog-ng)", name)
 }
 
 func firstLine(b []byte) string {
@@ -156,6 +164,10 @@ func firstLine(b []byte) string {
 // run directory may be on a filesystem without attributes and must be
 // removable afterwards; chattr costs two ioctls per file, not per event.
 func startSealog(env *benchEnv, dir string, port int, extraEnv []string) (*exec.Cmd, string, error) {
+	return startSealogWith(env, dir, port, extraEnv, "1s")
+}
+
+func startSealogWith(env *benchEnv, dir string, port int, extraEnv []string, sealInterval string) (*exec.Cmd, string, error) {
 	keys := filepath.Join(dir, "keys")
 	if out, err := exec.Command(env.sealog, "keygen", "--out", keys).CombinedOutput(); err != nil {
 		return nil, "", fmt.Errorf("sealog keygen: %v: %s", err, out)
@@ -165,7 +177,7 @@ func startSealog(env *benchEnv, dir string, port int, extraEnv []string) (*exec.
 		"--listen", fmt.Sprintf("127.0.0.1:%d", port),
 		"--tls-cert", env.serverCert, "--tls-key", env.serverKey, "--tls-client-ca", env.ca,
 		"--dir", logs, "--key", filepath.Join(keys, "seal.key"),
-		"--seal-interval", "1s", "--fsync-interval", "1s", "--no-chattr", "--instance", "bench")
+		"--seal-interval", sealInterval, "--fsync-interval", "1s", "--no-chattr", "--instance", "bench")
 	cmd.Env = append(os.Environ(), extraEnv...)
 	return cmd, filepath.Join(logs, "events-*.log"), nil
 }

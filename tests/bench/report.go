@@ -70,7 +70,7 @@ func writeTable(w io.Writer, results []*result, recvs []*receiver, o *options) {
 			}
 			best, bestName := 0.0, ""
 			for name, m := range med {
-				if name != "sealog" && m > best {
+				if !strings.HasPrefix(name, "sealog") && m > best { // peers only
 					best, bestName = m, name
 				}
 			}
