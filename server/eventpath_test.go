@@ -1,0 +1,72 @@
+package server
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sealog/sealog/parse"
+	"github.com/sealog/sealog/rotate"
+	"github.com/sealog/sealog/writer"
+)
+
+// cycleReader serves the same octet-framed frames again and again, the
+// way a busy connection does, without any socket in the way.
+type cycleReader struct {
+	data []byte
+	off  int
+}
+
+func (r *cycleReader) Read(p []byte) (int, error) {
+	n := copy(p, r.data[r.off:])
+	r.off = (r.off + n) % len(r.data)
+	return n, nil
+}
+
+// BenchmarkEventPath measures the per-event path without TLS: framing,
+// parsing, encoding into a batch and writing the batch to a real file,
+// which hashes it for the seal (issue 2, issue 7). One op is one event.
+func BenchmarkEventPath(b *testing.B) {
+	for _, size := range []int{200, 1024} {
+		b.Run(strconv.Itoa(size)+"B", func(b *testing.B) {
+			hdr := "<34>1 2026-11-22T10:15:00.123456Z host.example.net sshd 4123 ID47 [exampleSDID@32473 iut=\"3\"] "
+			frame := hdr + strings.Repeat("x", max(size-len(hdr), 0))
+			var stream strings.Builder
+			for i := 0; i < 64; i++ {
+				fmt.Fprintf(&stream, "%d %s", len(frame), frame)
+			}
+			f, err := rotate.Create(b.TempDir(), "events", time.Now(), false)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			ids, _ := writer.NewIDGen("bench")
+			r := parse.NewReader(&cycleReader{data: []byte(stream.String())}, 65536)
+			p := parse.NewParser()
+			meta := writer.EventMeta{Peer: "192.0.2.10:51018", Auth: "client.example.net", TLS: "TLS1.3/TLS_AES_128_GCM_SHA256"}
+			batch := make([]byte, 0, 2*batchLimit)
+			var idBuf []byte
+			b.SetBytes(int64(len(frame)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				fr, err := r.Next()
+				if err != nil {
+					b.Fatal(err)
+				}
+				msg := p.Parse(fr.Data)
+				idBuf = ids.AppendID(idBuf[:0], ids.Next())
+				meta.Time, meta.ID = time.Now(), idBuf
+				batch = writer.AppendEvent(batch, &meta, &msg)
+				if len(batch) >= batchLimit {
+					if _, err := f.Write(batch); err != nil {
+						b.Fatal(err)
+					}
+					batch = batch[:0]
+				}
+			}
+		})
+	}
+}
