@@ -180,23 +180,9 @@ func (p *pipeline) run(stopDetail func(*writer.Detail)) {
 	for {
 		select {
 		case b, ok := <-p.in:
-			if !ok {
+			if !ok || !p.drain(b) {
 				p.finish(stopDetail)
 				return
-			}
-			p.accept(b)
-		drain:
-			for i := 0; i < queueDepth; i++ {
-				select {
-				case b, ok := <-p.in:
-					if !ok {
-						p.finish(stopDetail)
-						return
-					}
-					p.accept(b)
-				default:
-					break drain
-				}
 			}
 			// The queue ran dry: hand everything to the kernel, so a reader
 			// of the file sees it; fsync follows on the interval.
@@ -230,6 +216,25 @@ func (p *pipeline) run(stopDetail func(*writer.Detail)) {
 			p.resetRotateTimer(rotateTimer)
 		}
 	}
+}
+
+// drain accepts b and what else is queued right now — at most one queue's
+// worth, so the timers still get their turn under constant load. It
+// reports false once the input is closed.
+func (p *pipeline) drain(b *batch) bool {
+	p.accept(b)
+	for i := 0; i < queueDepth; i++ {
+		select {
+		case b, ok := <-p.in:
+			if !ok {
+				return false
+			}
+			p.accept(b)
+		default:
+			return true
+		}
+	}
+	return true
 }
 
 func (p *pipeline) resetRotateTimer(t *time.Timer) {

@@ -201,26 +201,7 @@ func (s *Sealog) startWith(extra ...string) {
 		args = append(args, "--no-chattr")
 	}
 	args = append(args, extra...)
-	s.cmd = exec.Command(sealogBin, args...)
-	s.stderr = &syncBuffer{}
-	s.cmd.Stderr = s.stderr
-	s.cmd.Stdout = s.stderr
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s.exited = make(chan struct{})
-	go func() {
-		err := s.cmd.Wait()
-		s.exitCode = 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			s.exitCode = ee.ExitCode()
-		}
-		close(s.exited)
-	}()
-	t.Cleanup(func() {
-		s.Stop()
-		clearAttributes(s.Dir)
-	})
+	s.launch(exec.Command(sealogBin, args...))
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
@@ -238,6 +219,33 @@ func (s *Sealog) startWith(extra ...string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// launch starts cmd as this server's process: output collected, exit
+// status recorded, stopped and its directory's attributes cleared when
+// the test ends.
+func (s *Sealog) launch(cmd *exec.Cmd) {
+	t := s.t
+	t.Helper()
+	s.cmd = cmd
+	s.stderr = &syncBuffer{}
+	s.cmd.Stderr, s.cmd.Stdout = s.stderr, s.stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.exited = make(chan struct{})
+	go func() {
+		err := s.cmd.Wait()
+		s.exitCode = 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			s.exitCode = ee.ExitCode()
+		}
+		close(s.exited)
+	}()
+	t.Cleanup(func() {
+		s.Stop()
+		clearAttributes(s.Dir)
+	})
 }
 
 // Stop sends SIGTERM and waits for a graceful exit; it returns the exit status.

@@ -60,32 +60,16 @@ func (s *Sealog) sdStart(t *testing.T, o sdOpts, extra ...string) {
 		args = append(args, "--no-chattr")
 	}
 	args = append(args, extra...)
+	var cmd *exec.Cmd
 	if o.listenPID {
 		args = append([]string{"-c", `LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"`, sealogBin}, args...)
-		s.cmd = exec.Command("/bin/sh", args...)
+		cmd = exec.Command("/bin/sh", args...)
 	} else {
-		s.cmd = exec.Command(sealogBin, args...)
+		cmd = exec.Command(sealogBin, args...)
 	}
-	s.cmd.Env = append(os.Environ(), o.env...)
-	s.cmd.ExtraFiles = o.files
-	s.stderr = &syncBuffer{}
-	s.cmd.Stderr, s.cmd.Stdout = s.stderr, s.stderr
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s.exited = make(chan struct{})
-	go func() {
-		err := s.cmd.Wait()
-		s.exitCode = 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			s.exitCode = ee.ExitCode()
-		}
-		close(s.exited)
-	}()
-	t.Cleanup(func() {
-		s.Stop()
-		clearAttributes(s.Dir)
-	})
+	cmd.Env = append(os.Environ(), o.env...)
+	cmd.ExtraFiles = o.files
+	s.launch(cmd)
 }
 
 // sdNotifySocket is a unixgram socket playing systemd's notification socket.
