@@ -83,14 +83,14 @@ func dfFill(t *testing.T, path string) {
 // dfSender is one client sending numbered messages "df-C-N" on its own
 // TLS connection: slowly, or as fast as the server takes them.
 type dfSender struct {
-	id   int
-	c    *tls.Conn
+	id     int
+	c      *tls.Conn
 	sent   atomic.Int64
 	fast   atomic.Bool
 	paused atomic.Bool
-	stop chan struct{}
-	done chan struct{}
-	err  error
+	stop   chan struct{}
+	done   chan struct{}
+	err    error
 }
 
 func (d *dfSender) run() {

@@ -15,7 +15,9 @@ package tests
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -515,10 +517,25 @@ func hsCases() []hsCase {
 				if len(over) != 5 {
 					t.Errorf("oversized events: got %d, want 5", len(over))
 				}
+				// The SHA-256 covers every byte received: the four fast
+				// streams went through the server whole, not buffered.
+				h := sha256.New()
+				io.WriteString(h, strings.TrimPrefix(hdr, "2000000000 "))
+				for range 32 << 20 / len(chunk) {
+					h.Write(chunk)
+				}
+				fast := `"sha256":"` + hex.EncodeToString(h.Sum(nil)) + `"`
+				nfast := 0
 				for _, l := range over {
 					if !strings.Contains(l[8], `"length":2000000000`) {
 						t.Errorf("oversized DETAIL: got %s, want length 2000000000", l[8])
 					}
+					if strings.Contains(l[8], fast) {
+						nfast++
+					}
+				}
+				if nfast != 4 {
+					t.Errorf("oversized events with the SHA-256 of a whole 32 MiB stream: got %d, want 4", nfast)
 				}
 			},
 		},
