@@ -205,12 +205,10 @@ func (p *pipeline) run(stopDetail func(*writer.Detail)) {
 		case <-rotateTimer.C:
 			now := p.now()
 			for _, st := range []*stream{p.events, p.security} {
+				// Rotate even an empty file: a file holds exactly the
+				// events of its interval, so its name says when they came.
 				if !st.deadline.IsZero() && !now.Before(st.deadline) {
-					if st.size() > 0 {
-						p.rotate(st, "interval")
-					} else {
-						st.deadline = p.policy.Deadline(now)
-					}
+					p.rotate(st, "interval")
 				}
 			}
 			p.resetRotateTimer(rotateTimer)
