@@ -32,8 +32,14 @@ fi
 # rather than resolved at run time so the script stays predictable.
 SYSLOGNG_LIBS="libivykis0 libnet1 libpcre3 libwrap0 libjson-c5 libglib2.0-0 libcap2 libssl3"
 
+# The other real tools the suites use: systemd-analyze and
+# systemd-socket-activate (no running systemd needed), mkfs.ext4 and loop
+# mounts for the disk-full test, openssl s_client, util-linux logger,
+# chattr/lsattr, capsh for the no-capability test.
+TOOLS="systemd e2fsprogs util-linux mount openssl libcap2-bin bsdutils"
+
 need=""
-for p in rsyslog rsyslog-gnutls rsyslog-openssl $SYSLOGNG_LIBS; do
+for p in rsyslog rsyslog-gnutls rsyslog-openssl $SYSLOGNG_LIBS $TOOLS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
 		need="$need $p"
 	fi
