@@ -68,6 +68,7 @@ type Chain struct {
 	f              *os.File   // seals.log, O_APPEND, flock'ed
 	st             keyState   // key for the next seal (st.seq) and MAC of the last
 	last           map[string]Record
+	torn           TornLine     // interrupted seal line ended by OpenChain
 	pending        *pendingSeal // a seal line not yet complete on disk
 	persistPending bool         // st is newer than the file at keyPath
 	buf            []byte
@@ -95,11 +96,17 @@ type pendingSeal struct {
 //   - anything else (seals lost from seals.log, a foreign key) is an error
 //     wrapping ErrKeyState: continuing would hide the damage.
 //
-// A torn last line (no LF) is an error wrapping ErrChain, not repaired:
-// seals.log is append-only, so the fragment cannot be removed, and
-// sealing on after it would make every later verify fail at that line
-// while reusing its key. It cannot happen when the line's write(2) and
-// fsync completed, so it means a failed disk; the operator decides.
+// A torn last line (no LF) is left by a seal whose write was interrupted
+// (disk full or an I/O error, then a stop or a crash before the rest could
+// be written). seals.log is append-only, so the fragment stays; OpenChain
+// ends it with an LF and goes on, and Torn reports it so the server can
+// log a recover event. If the fragment is in fact a whole seal line that
+// lacks only its LF and verifies with the held key, it is that seal and
+// the key moves past it. Otherwise its seal never happened: its key was
+// never spent on a complete line, the next seal takes its SEQ, and verify
+// notes the interrupted line when that seal continues the chain after it.
+// Refusing to start instead would stop all logging until an operator
+// intervened, losing events to protect nothing.
 func OpenChain(dir, keyPath string, opt ChainOptions) (*Chain, error) {
 	c := &Chain{
 		path:    filepath.Join(dir, SealsName),
@@ -125,7 +132,37 @@ func OpenChain(dir, keyPath string, opt ChainOptions) (*Chain, error) {
 		c.st.wipe()
 		return nil, err
 	}
+	if c.torn.Bytes > 0 {
+		if err := c.endTornLine(); err != nil {
+			c.f.Close()
+			c.st.wipe()
+			return nil, err
+		}
+	}
 	return c, nil
+}
+
+// TornLine describes an interrupted seal line found at the end of
+// seals.log by OpenChain.
+type TornLine struct {
+	Line     int  // line number in seals.log
+	Bytes    int  // bytes of the fragment
+	Complete bool // a whole seal lacking only its LF, now counted as a seal
+}
+
+// Torn reports the interrupted seal line OpenChain found and ended, if any.
+func (c *Chain) Torn() (TornLine, bool) { return c.torn, c.torn.Bytes > 0 }
+
+// endTornLine terminates the fragment with an LF so the next seal starts
+// on a line of its own, and makes that durable before anything else.
+func (c *Chain) endTornLine() error {
+	if _, err := c.f.Write([]byte{'\n'}); err != nil {
+		return fmt.Errorf("%s: end the torn last line: %w", c.path, err)
+	}
+	if err := c.f.Sync(); err != nil {
+		return fmt.Errorf("%s: end the torn last line: %w", c.path, err)
+	}
+	return nil
 }
 
 // openFile opens seals.log for appending, refusing a symlink or other
@@ -193,36 +230,55 @@ func (c *Chain) load() error {
 		if errors.Is(err, bufio.ErrBufferFull) || len(line) > maxSealLine {
 			return fmt.Errorf("%s: line %d: %w: line too long", c.path, n, ErrChain)
 		}
-		if err == io.EOF {
-			return fmt.Errorf("%s: line %d: %w: torn last line (no LF), %d bytes", c.path, n, ErrChain, len(line))
-		}
-		if err != nil {
+		torn := err == io.EOF
+		if err != nil && !torn {
 			return fmt.Errorf("%s: %w", c.path, err)
 		}
-		rec, body, perr := parseLine(line[:len(line)-1])
-		if perr != nil {
-			return fmt.Errorf("%s: line %d: %w: %w", c.path, n, ErrChain, perr)
+		if !torn {
+			line = line[:len(line)-1]
 		}
-		if rec.Seq != lastSeq+1 || rec.Prev != lastMAC {
-			return fmt.Errorf("%s: line %d: %w: seal %d does not follow seal %d", c.path, n, ErrChain, rec.Seq, lastSeq)
-		}
-		if rec.Seq >= c.st.seq {
-			// Lines the key state has not caught up with: check them with it.
-			if keySeq == 0 {
-				key, keySeq = c.st.key, c.st.seq
-				if rec.Prev != c.st.prev {
-					return fmt.Errorf("%s: line %d: %w: seal %d PREV differs from the key state's prev", c.keyPath, n, ErrKeyState, rec.Seq)
+		// check is every test a line must pass. A torn last line that
+		// passes them all is a whole seal lacking only its LF; one that
+		// fails any is an interrupted seal that never happened.
+		check := func() error {
+			rec, body, perr := parseLine(line)
+			if perr != nil {
+				return fmt.Errorf("%s: line %d: %w: %w", c.path, n, ErrChain, perr)
+			}
+			if rec.Seq != lastSeq+1 || rec.Prev != lastMAC {
+				return fmt.Errorf("%s: line %d: %w: seal %d does not follow seal %d", c.path, n, ErrChain, rec.Seq, lastSeq)
+			}
+			if rec.Seq >= c.st.seq {
+				// Lines the key state has not caught up with: check them with it.
+				k, ks := key, keySeq
+				if ks == 0 {
+					k, ks = c.st.key, c.st.seq
+					if rec.Prev != c.st.prev {
+						return fmt.Errorf("%s: line %d: %w: seal %d PREV differs from the key state's prev", c.keyPath, n, ErrKeyState, rec.Seq)
+					}
 				}
+				if mac := computeMAC(&k, body); !hmac.Equal(mac[:], rec.MAC[:]) {
+					return fmt.Errorf("%s: line %d: %w: seal %d MAC does not match the key state", c.keyPath, n, ErrKeyState, rec.Seq)
+				}
+				next := evolve(k)
+				wipe(&k)
+				wipe(&key)
+				key, keySeq = next, ks+1
 			}
-			if mac := computeMAC(&key, body); !hmac.Equal(mac[:], rec.MAC[:]) {
-				return fmt.Errorf("%s: line %d: %w: seal %d MAC does not match the key state", c.keyPath, n, ErrKeyState, rec.Seq)
-			}
-			next := evolve(key)
-			wipe(&key)
-			key, keySeq = next, keySeq+1
+			lastSeq, lastMAC = rec.Seq, rec.MAC
+			c.last[rec.File] = rec
+			return nil
 		}
-		lastSeq, lastMAC = rec.Seq, rec.MAC
-		c.last[rec.File] = rec
+		if err := check(); err != nil {
+			if !torn {
+				return err
+			}
+			c.torn = TornLine{Line: n, Bytes: len(line)}
+			break
+		}
+		if torn {
+			c.torn = TornLine{Line: n, Bytes: len(line), Complete: true}
+		}
 	}
 	switch {
 	case keySeq != 0:

@@ -72,6 +72,7 @@ func Verify(dir string, verifyKey [32]byte, head *Head, out io.Writer) (Result, 
 	defer v.wipeKeys()
 
 	v.readChain(head)
+	v.settleInterrupted(false, 0, 0) // a non-seal line that nothing followed
 	for _, e := range entries {
 		name := e.Name()
 		if _, ok := fileStream([]byte(name)); !ok {
@@ -114,13 +115,39 @@ type verifier struct {
 	keySeq uint64
 	snaps  [][32]byte // snaps[i] = K(1 + i·keySnapEvery)
 
-	lastSeq  uint64
-	lastMAC  [32]byte
-	headSeen bool   // a seal with head's SEQ and MAC and a good MAC
-	headBad  string // why the seal with head's SEQ does not match
+	lastSeq uint64
+	lastMAC [32]byte
+	// interrupted holds a line of seals.log that is no seal line at all,
+	// until the next line shows whether the chain goes on across it: a
+	// seal whose write was cut off (disk full, then a stop) leaves such a
+	// fragment, which the server ends with an LF at its next start.
+	interrupted *interruptedLine
+	headSeen    bool   // a seal with head's SEQ and MAC and a good MAC
+	headBad     string // why the seal with head's SEQ does not match
 
 	files map[string]*fileState
 	buf   *scanBufs
+}
+
+type interruptedLine struct {
+	n     int // line number
+	bytes int
+	err   error
+}
+
+// settleInterrupted decides about a held non-seal line: a note when the
+// seal after it continues the chain (continued), a problem otherwise.
+func (v *verifier) settleInterrupted(continued bool, nextLine int, nextSeq uint64) {
+	il := v.interrupted
+	if il == nil {
+		return
+	}
+	v.interrupted = nil
+	if continued {
+		v.note("%s: line %d: interrupted seal line (%d bytes), the chain continues with seal %d on line %d", SealsName, il.n, il.bytes, nextSeq, nextLine)
+		return
+	}
+	v.problem("%s: line %d: %v", SealsName, il.n, il.err)
 }
 
 func (v *verifier) wipeKeys() {
@@ -204,6 +231,7 @@ func (v *verifier) readChain(head *Head) {
 			continue
 		}
 		if err == io.EOF {
+			v.settleInterrupted(false, 0, 0)
 			v.problem("%s: line %d: torn last line (no LF), %d bytes", SealsName, n, len(line))
 			return
 		}
@@ -218,7 +246,8 @@ func (v *verifier) readChain(head *Head) {
 func (v *verifier) chainLine(n int, line []byte, head *Head) {
 	r, body, err := parseLine(line)
 	if err != nil {
-		v.problem("%s: line %d: %v", SealsName, n, err)
+		v.settleInterrupted(false, 0, 0) // two non-seal lines in a row
+		v.interrupted = &interruptedLine{n: n, bytes: len(line), err: err}
 		return
 	}
 	var why []string
@@ -241,6 +270,7 @@ func (v *verifier) chainLine(n int, line []byte, head *Head) {
 			why = append(why, "MAC mismatch (line altered or forged)")
 		}
 	}
+	v.settleInterrupted(len(why) == 0, n, r.Seq)
 	if len(why) > 0 {
 		v.problem("%s: line %d: seal %d: %s", SealsName, n, r.Seq, strings.Join(why, "; "))
 	}

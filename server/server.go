@@ -115,6 +115,18 @@ func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*S
 		return nil, err
 	}
 	s.startEvent(listeners, chattr)
+	if torn, ok := chain.Torn(); ok {
+		// A seal line cut off by a failed write before the last stop;
+		// the chain ended it with an LF and goes on (see seal.OpenChain).
+		var d writer.Detail
+		d.Str("file", "seals.log")
+		d.Int("line", int64(torn.Line))
+		d.Int("bytes", int64(torn.Bytes))
+		d.Bool("torn", true)
+		d.Bool("complete", torn.Complete)
+		s.pipe.securityEvent("recover", "success", &d)
+		fmt.Fprintf(stderr, "sealog: seals.log line %d was an interrupted seal line (%d bytes); ended it and continued the chain\n", torn.Line, torn.Bytes)
+	}
 	if err := s.pipe.recover(found); err != nil {
 		chain.Close()
 		return nil, err
