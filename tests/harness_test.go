@@ -202,6 +202,14 @@ func (s *Sealog) startWith(extra ...string) {
 	}
 	args = append(args, extra...)
 	s.launch(exec.Command(sealogBin, args...))
+	s.waitListening()
+}
+
+// waitListening waits until the server accepts TCP on its address, and
+// fails the test if it exits first or takes longer than 15 s.
+func (s *Sealog) waitListening() {
+	t := s.t
+	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", s.Addr, time.Second)

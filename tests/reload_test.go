@@ -292,7 +292,7 @@ func TestReloadClientCA(t *testing.T) {
 func TestReloadNoTLS(t *testing.T) {
 	s := sdSetup(t)
 	s.sdStart(t, sdOpts{noListen: true, noTLS: true}, "--listen-tcp", s.Addr)
-	sdWaitListening(t, s)
+	s.waitListening()
 	ev, d := reloadHUP(t, s, 1)
 	if ev[7] != "failure" {
 		t.Errorf("got reload RESULT %q without TLS, want failure", ev[7])

@@ -272,7 +272,7 @@ func TestSystemdSocketActivationNotOurs(t *testing.T) {
 	_, f := sdListenerFile(t)
 	s := sdSetup(t)
 	s.sdStart(t, sdOpts{files: []*os.File{f}, env: []string{"LISTEN_FDS=1", "LISTEN_PID=1"}})
-	sdWaitListening(t, s)
+	s.waitListening()
 	s.Send(t, "<34>1 2026-11-22T10:15:00Z host app 42 ID47 - bound itself")
 	s.WaitEvents(t, 1)
 }
@@ -310,7 +310,7 @@ func TestSystemdSocketActivationTool(t *testing.T) {
 	t.Cleanup(func() { s.Stop(); clearAttributes(s.Dir) })
 	// systemd-socket-activate binds first, then execs sealog on the
 	// first connection (this probe, then a handshake failure with eof).
-	sdWaitListening(t, s)
+	s.waitListening()
 	s.Send(t, "<34>1 2026-11-22T10:15:00Z host app 42 ID47 - activated")
 	ev := s.WaitEvents(t, 1)
 	if ev[0][14] != "activated" {
@@ -318,27 +318,6 @@ func TestSystemdSocketActivationTool(t *testing.T) {
 	}
 	if code := s.Stop(); code != 0 {
 		t.Errorf("got exit %d, want 0\n%s", code, s.Stderr())
-	}
-}
-
-func sdWaitListening(t *testing.T, s *Sealog) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case <-s.exited:
-			t.Fatalf("sealog exited with %d before listening:\n%s", s.exitCode, s.Stderr())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sealog did not listen on %s:\n%s", s.Addr, s.Stderr())
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
