@@ -154,7 +154,7 @@ func (c *conn) handshake() bool {
 	err := tc.HandshakeContext(ctx)
 	c.nc.SetDeadline(time.Time{})
 	if err != nil {
-		reason := handshakeReason(err, counted.n > 0)
+		reason := handshakeReason(err)
 		c.detail.Reset()
 		c.detail.Str("reason", reason)
 		c.detail.Str("error", err.Error())

@@ -137,8 +137,8 @@ func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*S
 	return s, nil
 }
 
-// Start runs the pipeline and the background workers. Serve* call it;
-// it is separate so that nothing runs before New has fully succeeded.
+// start runs the pipeline and the background workers, once. Serve* and
+// Shutdown call it, so nothing runs before New has fully succeeded.
 func (s *Server) start() {
 	s.pipeStart.Do(func() {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -151,9 +151,6 @@ func (s *Server) start() {
 		}()
 	})
 }
-
-// Start is exported for callers that serve only through Serve* later.
-func (s *Server) Start() { s.start() }
 
 func (s *Server) startEvent(listeners []string, chattr bool) {
 	var d writer.Detail

@@ -169,7 +169,7 @@ func addCertDetail(d *writer.Detail, cert *x509.Certificate) {
 
 // handshakeReason classifies a failed handshake into the reasons of
 // SPEC §3.4, so an operator can count them without parsing Go's text.
-func handshakeReason(err error, sawBytes bool) string {
+func handshakeReason(err error) string {
 	var (
 		unknownCA x509.UnknownAuthorityError
 		invalid   x509.CertificateInvalidError
@@ -184,9 +184,8 @@ func handshakeReason(err error, sawBytes bool) string {
 		return "timeout"
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
 		strings.Contains(msg, "connection reset"):
-		if !sawBytes {
-			return "eof"
-		}
+		// Closed before any TLS byte (SPEC §3.4) or in the middle: the
+		// same reason; DETAIL's bytes tells which.
 		return "eof"
 	case errors.As(err, &header):
 		return "not_tls"
