@@ -298,6 +298,32 @@ func TestDiskFull(t *testing.T) {
 // frees the space and tries again.
 func dfSealFull(t *testing.T, s *Sealog, mnt, filler string, senders []*dfSender) {
 	t.Helper()
+	recovered := strings.Count(s.Stderr(), "write recovered")
+	defer func() {
+		for _, d := range senders {
+			d.paused.Store(false)
+		}
+	}()
+	dfCatchSealOnFullDisk(t, s, mnt, filler, senders)
+	time.Sleep(time.Second) // some retries on the full disk
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for strings.Count(s.Stderr(), "write recovered") == recovered {
+		if time.Now().After(deadline) {
+			t.Fatalf("no recovery of the seal 30s after space came back:\n%s", s.Stderr())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// dfCatchSealOnFullDisk does the first half of dfSealFull: it returns
+// once a checkpoint seal has failed on the full disk, with the disk
+// still full and the senders paused. It reports whether the kernel took
+// part of the seal line (so seals.log now ends in a fragment).
+func dfCatchSealOnFullDisk(t *testing.T, s *Sealog, mnt, filler string, senders []*dfSender) (partial bool) {
+	t.Helper()
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(mnt, &st); err != nil {
 		t.Fatal(err)
@@ -315,11 +341,9 @@ func dfSealFull(t *testing.T, s *Sealog, mnt, filler string, senders []*dfSender
 			d.paused.Store(p)
 		}
 	}
-	defer pause(false)
 	nudge := s.Dial(t)
 	defer closeAndDrain(nudge)
 	for attempt := 0; attempt < 5; attempt++ {
-		recovered := strings.Count(s.Stderr(), "write recovered")
 		errs := strings.Count(s.Stderr(), "sealog: write error:")
 		// Wait until the tail block is nearly full, then freeze.
 		deadline := time.Now().Add(30 * time.Second)
@@ -369,28 +393,19 @@ func dfSealFull(t *testing.T, s *Sealog, mnt, filler string, senders []*dfSender
 			}
 		}
 		t.Logf("phase 2 stderr: %s", last)
-		if strings.Contains(s.Stderr(), "seal line not yet complete") {
-			t.Logf("phase 2: the kernel took part of the seal line; the chain finished it")
+		partial = strings.Contains(s.Stderr(), "seal line not yet complete")
+		if partial {
+			t.Logf("phase 2: the kernel took part of the seal line")
 		} else {
 			t.Logf("phase 2: the kernel took none of the seal line")
 		}
 		if !strings.Contains(last, "seals.log") {
 			t.Errorf("phase 2: the first failure was not the seal: %s", last)
 		}
-		time.Sleep(time.Second) // some retries on the full disk
-		if err := os.Remove(filler); err != nil {
-			t.Fatal(err)
-		}
-		deadline = time.Now().Add(30 * time.Second)
-		for strings.Count(s.Stderr(), "write recovered") == recovered {
-			if time.Now().After(deadline) {
-				t.Fatalf("no recovery of the seal 30s after space came back:\n%s", s.Stderr())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		return
+		return partial
 	}
 	t.Fatalf("could not catch a seal with a full disk in 5 attempts")
+	return false
 }
 
 func dfHasEvent(s *Sealog, msg string) bool {
