@@ -215,28 +215,35 @@ func (c *conn) readFrames() string {
 		if b == nil {
 			b = getBatch()
 		}
-		msg := p.Parse(f.Data)
-		c.idBuf = c.s.ids.AppendID(c.idBuf[:0], c.s.ids.Next())
-		meta.Time = time.Now()
-		meta.ID = c.idBuf
-		meta.TruncSize = 0
-		if f.Truncated {
-			meta.TruncSize = f.Size
-		}
-		meta.Partial = f.Partial
-		b.events = writer.AppendEvent(b.events, &meta, &msg)
-		b.lines++
-		c.messages++
-		c.bytes += f.Size
-		if f.Truncated {
-			c.oversized(b, f)
-		}
-		if msg.Format == parse.FormatRaw {
-			c.parseFailed(b)
-		}
+		c.appendFrame(b, p, f, &meta)
 		if len(b.events) >= batchLimit {
 			flush()
 		}
+	}
+}
+
+// appendFrame is the per-event work shared by stream connections and
+// datagrams: parse, stamp with ID and receive time, encode into the batch,
+// and record an oversized or unparsable frame in the security stream.
+func (c *conn) appendFrame(b *batch, p *parse.Parser, f parse.Frame, meta *writer.EventMeta) {
+	msg := p.Parse(f.Data)
+	c.idBuf = c.s.ids.AppendID(c.idBuf[:0], c.s.ids.Next())
+	meta.Time = time.Now()
+	meta.ID = c.idBuf
+	meta.TruncSize = 0
+	if f.Truncated {
+		meta.TruncSize = f.Size
+	}
+	meta.Partial = f.Partial
+	b.events = writer.AppendEvent(b.events, meta, &msg)
+	b.lines++
+	c.messages++
+	c.bytes += f.Size
+	if f.Truncated {
+		c.oversized(b, f)
+	}
+	if msg.Format == parse.FormatRaw {
+		c.parseFailed(b)
 	}
 }
 

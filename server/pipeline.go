@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -102,14 +103,13 @@ type pipeline struct {
 
 	events, security *stream
 
-	written    int64     // event lines written since start, for the stop event
-	failing    bool      // a write or fsync is failing; clients are held back
-	failSince  time.Time // when the current failure began
-	failErr    string
-	failFile   string
-	scratch    []byte
-	now        func() time.Time
-	sealErrors int
+	written   int64     // event lines written since start, for the stop event
+	failing   bool      // a write or fsync is failing; clients are held back
+	failSince time.Time // when the current failure began
+	failErr   string
+	failFile  string
+	scratch   []byte
+	now       func() time.Time
 }
 
 func newPipeline(cfg *Config, chain *seal.Chain, ids *writer.IDGen, chattr bool, log *slog.Logger, stderr io.Writer) *pipeline {
@@ -158,7 +158,7 @@ func (p *pipeline) submit(b *batch) { p.in <- b }
 
 // run is the pipeline goroutine. It returns after the input channel is
 // closed and everything is written, final-sealed and made immutable.
-func (p *pipeline) run(stopDetail func(*writer.Detail)) {
+func (p *pipeline) run() {
 	defer close(p.done)
 	go p.syncer()
 	defer close(p.syncReq) // finish waited for every job in flight
@@ -181,7 +181,7 @@ func (p *pipeline) run(stopDetail func(*writer.Detail)) {
 		select {
 		case b, ok := <-p.in:
 			if !ok || !p.drain(b) {
-				p.finish(stopDetail)
+				p.finish()
 				return
 			}
 			// The queue ran dry: hand everything to the kernel, so a reader
@@ -270,7 +270,10 @@ func (p *pipeline) appendLines(st *stream, lines []byte) {
 		return
 	}
 	for len(lines) > 0 {
-		n := indexLF(lines) + 1
+		n := bytes.IndexByte(lines, '\n') + 1
+		if n == 0 {
+			n = len(lines) // cannot happen: lines always end in LF
+		}
 		if !p.policy.Fits(st.size(), int64(n)) {
 			p.rotate(st, "size")
 		}
@@ -284,15 +287,6 @@ func (p *pipeline) appendPending(st *stream, b []byte) {
 	if len(st.pending) >= flushThreshold {
 		p.flush(st)
 	}
-}
-
-func indexLF(b []byte) int {
-	for i, c := range b {
-		if c == '\n' {
-			return i
-		}
-	}
-	return len(b) - 1 // cannot happen: lines always end in LF
 }
 
 // securityEvent appends one of sealog's own events to the security stream.
@@ -547,12 +541,9 @@ func (p *pipeline) rotate(st *stream, reason string) {
 
 // finish is the graceful end (SPEC §5): stop event, final seal of the
 // events file (recorded in the security file), then of the security file.
-func (p *pipeline) finish(stopDetail func(*writer.Detail)) {
+func (p *pipeline) finish() {
 	var d writer.Detail
 	d.Int("messages", p.written)
-	if stopDetail != nil {
-		stopDetail(&d)
-	}
 	p.securityEvent("stop", "success", &d)
 	rec, _, immErr := p.finalize(p.events)
 	p.reportFinal(p.events, rec, immErr)

@@ -143,7 +143,7 @@ func (s *Server) start() {
 	s.pipeStart.Do(func() {
 		ctx, cancel := context.WithCancel(context.Background())
 		s.bgCancel = cancel
-		go s.pipe.run(nil)
+		go s.pipe.run()
 		s.bgWG.Add(1)
 		go func() {
 			defer s.bgWG.Done()

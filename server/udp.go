@@ -11,22 +11,26 @@ import (
 
 // packetReader serves one UDP socket (RFC 5426): each datagram is one
 // frame. There is no connection, so no connect/disconnect events; the
-// PEER column still says which address sent each datagram.
+// PEER column still says which address sent each datagram. One conn
+// value stands for the current sender, so datagrams share the stream
+// path's per-event code and allocate nothing.
 type packetReader struct {
-	s     *Server
-	pc    net.PacketConn
-	buf   []byte
-	idBuf []byte
+	s    *Server
+	pc   net.PacketConn
+	buf  []byte
+	from conn
 }
 
 func newPacketReader(s *Server, pc net.PacketConn) *packetReader {
 	// 64 KiB holds any UDP payload, so a datagram is never cut by the
 	// read itself; truncation to --max-message-size is DatagramFrame's.
-	return &packetReader{s: s, pc: pc, buf: make([]byte, 65536)}
+	return &packetReader{s: s, pc: pc, buf: make([]byte, 65536), from: conn{s: s, tlsDesc: "udp"}}
 }
 
 func (u *packetReader) serve() error {
 	p := parse.NewParser()
+	c := &u.from
+	meta := writer.EventMeta{TLS: "udp"}
 	for {
 		if g := u.s.graceEnd.Load(); g != nil {
 			u.pc.SetReadDeadline(*g)
@@ -43,31 +47,16 @@ func (u *packetReader) serve() error {
 			time.Sleep(5 * time.Millisecond)
 			continue
 		}
-		peer, ip := formatPeer(addr)
-		if !u.s.allowed(ip) {
-			c := &conn{s: u.s, peer: peer, ip: ip, tlsDesc: "udp"}
-			var d writer.Detail
-			d.Str("reason", "not_allowed")
-			c.event("connect", "failure", &d, true)
+		c.peer, c.ip = formatPeer(addr)
+		if !u.s.allowed(c.ip) {
+			c.detail.Reset()
+			c.detail.Str("reason", "not_allowed")
+			c.event("connect", "failure", &c.detail, true)
 			continue
 		}
-		f := parse.DatagramFrame(u.buf[:n], u.s.cfg.MaxMessageSize)
-		msg := p.Parse(f.Data)
-		u.idBuf = u.s.ids.AppendID(u.idBuf[:0], u.s.ids.Next())
-		meta := writer.EventMeta{Time: time.Now(), ID: u.idBuf, Peer: peer, TLS: "udp", Partial: f.Partial}
-		if f.Truncated {
-			meta.TruncSize = f.Size
-		}
+		meta.Peer = c.peer
 		b := getBatch()
-		b.events = writer.AppendEvent(b.events, &meta, &msg)
-		b.lines = 1
-		c := &conn{s: u.s, peer: peer, ip: ip, tlsDesc: "udp", idBuf: u.idBuf}
-		if f.Truncated {
-			c.oversized(b, f)
-		}
-		if msg.Format == parse.FormatRaw {
-			c.parseFailed(b)
-		}
+		c.appendFrame(b, p, parse.DatagramFrame(u.buf[:n], u.s.cfg.MaxMessageSize), &meta)
 		u.s.pipe.submit(b)
 	}
 }
