@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -139,8 +140,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // asUsage maps configuration errors to exit status 2.
 func asUsage(err error) error {
-	if err != nil && strings.Contains(err.Error(), server.ErrConfig.Error()) {
-		return usageErrorf("%s", strings.TrimPrefix(err.Error(), server.ErrConfig.Error()+": "))
+	if errors.Is(err, server.ErrConfig) {
+		return usageErrorf("%s", strings.Replace(err.Error(), server.ErrConfig.Error()+": ", "", 1))
 	}
 	return err
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
@@ -148,10 +147,9 @@ func (c *conn) handshake() bool {
 	var denied *x509.Certificate
 	counted := &countingConn{Conn: c.nc}
 	tc := tls.Server(counted, c.s.serverTLSConfig(&denied))
-	ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.HandshakeTimeout)
-	defer cancel()
+	// The socket deadline bounds the whole handshake, reads and writes.
 	c.nc.SetDeadline(time.Now().Add(c.s.cfg.HandshakeTimeout))
-	err := tc.HandshakeContext(ctx)
+	err := tc.Handshake()
 	c.nc.SetDeadline(time.Time{})
 	if err != nil {
 		reason := handshakeReason(err)
