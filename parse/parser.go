@@ -9,10 +9,10 @@ import (
 // then RFC 3164, else raw. The fields are sliced from the frame by our
 // own tokenizer, so they are verbatim (SPEC §3.3).
 //
-// Validity is go-syslog v3.0.0's: accept5424 and accept3164 (validate.go)
-// accept exactly what its rfc5424 and rfc3164 machines accept, as the
-// differential fuzz targets FuzzValidate5424 and FuzzValidate3164 check
-// against the real machines; they exist because the machines allocate
+// Validity is go-syslog v3.0.0's: accept5424 and header3164 (validate.go)
+// accept exactly what its rfc5424 machine and its rfc3164 header rules
+// accept, as the differential fuzz targets FuzzValidate5424 and
+// FuzzValidate3164 check against the real machines; they exist because the machines allocate
 // 7–17 times and take microseconds per frame (issue 7). Where go-syslog's
 // verdict does not fit SPEC §2, only the part below is ours.
 //

@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/influxdata/go-syslog/v3/rfc5424"
@@ -79,4 +80,51 @@ func BenchmarkGoSyslog5424(b *testing.B) {
 	for b.Loop() {
 		m.Parse(hdr)
 	}
+}
+
+// accept3164 is go-syslog's verdict on a whole RFC 3164 frame, built on
+// the parser's header3164. The parser itself needs only the header (SPEC
+// §2 keeps TAB, ESC or NUL content as rfc3164, where go-syslog would say
+// nil); this adds go-syslog's content rule so that FuzzValidate3164 can
+// compare header3164 with the real machine.
+//
+// isVisible is go-syslog rfc3164's visible: print | 0x80..0xFF.
+func isVisible(c byte) bool { return c >= ' ' && c != 0x7f }
+
+// It reports whether go-syslog's rfc3164 machine (WithRFC3339)
+// returns a message for b: a header, then
+//
+//	msg        = (tag content? ':' sp)? mex
+//	content    = '[' contentval ']'
+//	contentval = !alnum print*
+//	mex        = visible+
+//
+// mex alone matches any non-empty run of visible bytes. The other path
+// matters only for content with other bytes: "!alnum" is every string but
+// a single alphanumeric, so contentval is any byte string, and the
+// content is TAG "[" anything "]: " and then visible bytes.
+func accept3164(b []byte) bool {
+	_, i := header3164(b)
+	if i < 0 || i == len(b) {
+		return false
+	}
+	c := b[i:]
+	last := -1 // last byte that is not visible
+	for k, x := range c {
+		if !isVisible(x) {
+			last = k
+		}
+	}
+	if last < 0 {
+		return true
+	}
+	t := 0
+	for t < len(c) && t < 33 && isTagChar(c[t]) {
+		t++
+	}
+	if t == 0 || t > 32 || t >= len(c) || c[t] != '[' || last <= t {
+		return false
+	}
+	k := bytes.Index(c[last+1:], []byte("]: "))
+	return k >= 0 && last+1+k+3 < len(c)
 }
