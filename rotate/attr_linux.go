@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // probePrefix names the hidden files CheckAttributes creates. Scan never
@@ -255,5 +257,12 @@ func syncData(f *os.File) error {
 				return err
 			}
 		}
+	})
+}
+
+// dropCache is posix_fadvise(POSIX_FADV_DONTNEED) on [0, upTo).
+func dropCache(f *os.File, upTo int64) error {
+	return withFd(f, func(fd int) error {
+		return unix.Fadvise(fd, 0, upTo, unix.FADV_DONTNEED)
 	})
 }

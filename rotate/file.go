@@ -206,6 +206,26 @@ func (f *File) Sync() error {
 	return nil
 }
 
+// DropCache tells the kernel that the first upTo bytes, which an earlier
+// Sync made durable, will not be read again by this process, so their page
+// cache pages can be freed now (posix_fadvise DONTNEED). A log host writes
+// far more than it reads back: without this every byte ever written stays
+// cached until memory pressure evicts it, and each new page of the file
+// comes from fresh memory. Freed right away, the same few hundred
+// megabytes are reused, and writing a byte costs 2–7x less kernel time
+// (measured under a VM: issue 7). Pages not yet written back are left
+// alone by the kernel, so this never loses data; it is advice, and its
+// error only says the advice was not taken.
+func (f *File) DropCache(upTo int64) error {
+	if upTo <= 0 {
+		return nil
+	}
+	if err := dropCache(f.f, upTo); err != nil {
+		return fmt.Errorf("drop page cache of %s: %w", f.path, err)
+	}
+	return nil
+}
+
 // Name is the file's base name, as written in seal lines (SPEC §4 FILE).
 func (f *File) Name() string { return f.name }
 

@@ -81,7 +81,12 @@ type syncJob struct {
 	st   *stream
 	file *rotate.File
 	snap snapshot
-	err  error
+	// dropTo is what the previous fsync made durable: once this one has
+	// succeeded, the syncer drops that prefix from the page cache. Lagging
+	// one interval behind keeps what a tail -f or a forwarder reads soon
+	// after it was written in memory.
+	dropTo int64
+	err    error
 }
 
 // pipeline owns the files, their rotation and the seal chain. Exactly one
@@ -336,6 +341,11 @@ func (p *pipeline) flush(st *stream) {
 func (p *pipeline) syncer() {
 	for j := range p.syncReq {
 		j.err = j.file.Sync()
+		if j.err == nil {
+			// Advice only: a kernel that does not take it costs memory,
+			// not data.
+			_ = j.file.DropCache(j.dropTo)
+		}
 		p.syncDone <- j
 	}
 }
@@ -347,7 +357,7 @@ func (p *pipeline) startSync(st *stream) {
 		return
 	}
 	st.syncing = true
-	p.syncReq <- syncJob{st: st, file: st.file, snap: snapshotOf(st.file)}
+	p.syncReq <- syncJob{st: st, file: st.file, snap: snapshotOf(st.file), dropTo: st.durable.size}
 }
 
 // synced takes a finished job's result. A failed fsync is retried at once
@@ -478,6 +488,9 @@ func (p *pipeline) seal(st *stream, kind seal.Kind, snap snapshot) seal.Record {
 func (p *pipeline) finalize(st *stream) (rec seal.Record, name string, immutableErr error) {
 	p.flush(st)
 	p.sync(st)
+	// The file is complete and durable: nothing of it needs to stay in
+	// memory (see rotate.File.DropCache).
+	_ = st.file.DropCache(st.durable.size)
 	rec = p.seal(st, seal.KindFinal, st.durable)
 	name, path := st.file.Name(), st.file.Path()
 	if err := st.file.Close(); err != nil {
