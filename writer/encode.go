@@ -31,12 +31,16 @@ const (
 // The tests are the "has less / has more / has zero byte" word tricks;
 // each is exact about whether some byte matches (not about which), which
 // is all we need to skip a clean word in one step.
-func wordIsSafe(x uint64) bool {
+func wordIsSafe(x uint64) bool { return unsafeBits(x) == 0 }
+
+// unsafeBits is not zero when some byte of x needs escaping; OR-ing the
+// results of several words tests them all at once.
+func unsafeBits(x uint64) uint64 {
 	below := (x - lsb*0x20) & ^x & msb // some byte < 0x20
 	above := ((x + lsb*1) | x) & msb   // some byte > 0x7E
 	y := x ^ (lsb * '%')
 	pct := (y - lsb) & ^y & msb // some byte == '%'
-	return below|above|pct == 0
+	return below | above | pct
 }
 
 // AppendEncoded appends src to dst with the bytes 0x00–0x1F, '%' and
@@ -51,7 +55,17 @@ func AppendEncoded(dst, src []byte) []byte {
 // that server strings (AUTH) are encoded without a conversion.
 func appendEncoded[T string | []byte](dst []byte, src T) []byte {
 	start := 0 // first byte of src not yet appended
-	for i := 0; i < len(src); {
+	i := 0
+	// Clean text first, 32 bytes a step (issue 7: a 1 KiB message is
+	// mostly this loop); the first step that meets a byte to escape falls
+	// through to the word and byte loops below.
+	for ; i+32 <= len(src); i += 32 {
+		if unsafeBits(load64(src[i:i+8]))|unsafeBits(load64(src[i+8:i+16]))|
+			unsafeBits(load64(src[i+16:i+24]))|unsafeBits(load64(src[i+24:i+32])) != 0 {
+			break
+		}
+	}
+	for i < len(src) {
 		// Skip clean words 8 bytes at a time: typical messages are
 		// printable ASCII, so this test does most of the work. A word
 		// that is not clean is then done byte by byte.

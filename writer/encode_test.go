@@ -158,12 +158,36 @@ func TestDecodeErrors(t *testing.T) {
 	}
 }
 
+// referenceEncode is SPEC §3.2 one byte at a time, the definition the
+// word-at-a-time encoder must match exactly.
+func referenceEncode(src []byte) []byte {
+	var out []byte
+	for _, c := range src {
+		if c < 0x20 || c == '%' || c >= 0x7F {
+			out = fmt.Appendf(out, "%%%02X", c)
+		} else {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 func FuzzEncodeDecode(f *testing.F) {
 	for _, tt := range encodeTests {
 		f.Add([]byte(tt.in))
 	}
+	// Long clean runs with one byte to escape at every offset of the
+	// 32-byte fast loop.
+	for i := 0; i < 40; i++ {
+		p := bytes.Repeat([]byte("a"), 72)
+		p[i] = "\x00%\x7f\xff\x1f"[i%5]
+		f.Add(p)
+	}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		enc := AppendEncoded(nil, src)
+		if want := referenceEncode(src); !bytes.Equal(enc, want) {
+			t.Fatalf("AppendEncoded(%q) = %q, want %q", src, enc, want)
+		}
 		if !isPrintable(enc) {
 			t.Fatalf("AppendEncoded(%q) = %q: not printable ASCII", src, enc)
 		}
