@@ -213,6 +213,11 @@ func (c *conn) readFrames() string {
 		if b == nil {
 			b = getBatch()
 		}
+		// Every frame Next returns was completed by the latest read (it
+		// reads only when no whole frame is buffered), so that read's
+		// time is its receive time: one clock read per read, not per
+		// event (issue 7: the clock was 4 % of the CPU).
+		meta.Time = dr.lastRead
 		c.appendFrame(b, p, f, &meta)
 		if len(b.events) >= batchLimit {
 			flush()
@@ -221,12 +226,12 @@ func (c *conn) readFrames() string {
 }
 
 // appendFrame is the per-event work shared by stream connections and
-// datagrams: parse, stamp with ID and receive time, encode into the batch,
-// and record an oversized or unparsable frame in the security stream.
+// datagrams: parse, stamp with an ID, encode into the batch, and record an
+// oversized or unparsable frame in the security stream. meta.Time is the
+// receive time, set by the caller.
 func (c *conn) appendFrame(b *batch, p *parse.Parser, f parse.Frame, meta *writer.EventMeta) {
 	msg := p.Parse(f.Data)
 	c.idBuf = c.s.ids.AppendID(c.idBuf[:0], c.s.ids.Next())
-	meta.Time = time.Now()
 	meta.ID = c.idBuf
 	meta.TruncSize = 0
 	if f.Truncated {
@@ -309,6 +314,7 @@ type deadlineReader struct {
 	// events it has already delivered.
 	beforeRead func()
 	midFrame   bool      // bytes of an unfinished frame are already held
+	lastRead   time.Time // when the latest read returned bytes: their receive time
 	frameEnd   time.Time // deadline of the frame in progress
 	set        time.Time // deadline currently set on the socket
 }
@@ -348,6 +354,7 @@ func (d *deadlineReader) Read(p []byte) (int, error) {
 	}
 	n, err := d.src.Read(p)
 	if n > 0 {
+		d.lastRead = time.Now()
 		d.midFrame = true // whatever came is the start of a frame
 	}
 	// Shutdown may have set the grace deadline between our read of

@@ -55,6 +55,7 @@ func (u *packetReader) serve() error {
 			continue
 		}
 		meta.Peer = c.peer
+		meta.Time = time.Now()
 		b := getBatch()
 		c.appendFrame(b, p, parse.DatagramFrame(u.buf[:n], u.s.cfg.MaxMessageSize), &meta)
 		u.s.pipe.submit(b)
