@@ -266,3 +266,10 @@ func dropCache(f *os.File, upTo int64) error {
 		return unix.Fadvise(fd, 0, upTo, unix.FADV_DONTNEED)
 	})
 }
+
+// startWriteback is sync_file_range(SYNC_FILE_RANGE_WRITE) on [off, off+n).
+func startWriteback(f *os.File, off, n int64) error {
+	return withFd(f, func(fd int) error {
+		return unix.SyncFileRange(fd, off, n, unix.SYNC_FILE_RANGE_WRITE)
+	})
+}

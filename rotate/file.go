@@ -97,6 +97,7 @@ type File struct {
 	opened time.Time
 	size   int64
 	lines  int64
+	kicked int64 // bytes handed to StartWriteback so far
 	h      hash.Hash
 	sum    [sha256.Size]byte // scratch for Sum, so that a checkpoint does not allocate
 }
@@ -202,6 +203,27 @@ var newline = []byte{'\n'}
 func (f *File) Sync() error {
 	if err := syncData(f.f); err != nil {
 		return fmt.Errorf("sync %s: %w", f.path, err)
+	}
+	return nil
+}
+
+// StartWriteback asks the kernel to begin writing the bytes written since
+// the last call to disk now, without waiting for it (sync_file_range
+// SYNC_FILE_RANGE_WRITE), once at least min of them have accumulated. It
+// promises nothing about durability — only Sync does — but it keeps the
+// disk streaming instead of idling until the next fsync dumps a second's
+// worth of dirty pages on it at once: on this VM that tripled the rate at
+// which written data became durable and halved the kernel time per byte
+// (issue 7). An error means only that the advice was not taken.
+func (f *File) StartWriteback(min int64) error {
+	n := f.size - f.kicked
+	if n < min || n <= 0 {
+		return nil
+	}
+	off := f.kicked
+	f.kicked = f.size
+	if err := startWriteback(f.f, off, n); err != nil {
+		return fmt.Errorf("start writeback of %s: %w", f.path, err)
 	}
 	return nil
 }
