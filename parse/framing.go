@@ -96,6 +96,11 @@ const (
 	// read, so a connection idle after a burst of large frames holds 4 KiB,
 	// while one that keeps sending large frames does not reallocate.
 	shrinkAfter = 16
+	// bulkBufSize is how far the buffer grows for a sender that is ahead
+	// of us (a read filled all the free space): two TLS records' worth, so
+	// one read takes a whole 16 KiB record and the frames in it go to the
+	// pipeline as one batch instead of four (issue 7).
+	bulkBufSize = 32 << 10
 	// maxEmptyReads guards against an io.Reader that keeps returning
 	// (0, nil), which the io.Reader contract discourages.
 	maxEmptyReads = 100
@@ -128,8 +133,10 @@ type Reader struct {
 	// buf[r:w] are bytes read from src and not yet returned as frames.
 	buf     []byte
 	r, w    int
-	scanned int // LF framing: bytes of buf[r:w] already known to hold no LF
-	small   int // frames in a row of at most initialBufSize/2 bytes
+	scanned int  // LF framing: bytes of buf[r:w] already known to hold no LF
+	small   int  // frames in a row of at most initialBufSize/2 bytes
+	ahead   bool // the last read filled the free space: the sender is ahead
+	lastN   int  // bytes the last read returned
 	framing Framing
 	// err is sticky: the first error from src (or a *FrameError), returned
 	// once the frames before it are out.
@@ -193,12 +200,18 @@ func (r *Reader) Next() (Frame, error) {
 // fill reads once from src into the free tail of buf, compacting or
 // growing buf first when the tail is full. It records an error in r.err.
 func (r *Reader) fill() {
-	if r.r == r.w && len(r.buf) > initialBufSize && r.small >= shrinkAfter {
+	// A buffer grown for a large frame shrinks once small frames follow;
+	// one grown for bulk load only when the reads turn into a trickle, or
+	// under bulk load it would be freed and grown again and again.
+	if r.r == r.w && len(r.buf) > initialBufSize && r.small >= shrinkAfter &&
+		(len(r.buf) > bulkBufSize || r.lastN < initialBufSize/2) {
 		// The previous frame's Data may alias the old buffer; it stays
 		// valid for the caller until this Next returns, as promised.
 		r.buf, r.r, r.w, r.scanned, r.small = make([]byte, initialBufSize), 0, 0, 0, 0
 	}
-	if r.w == len(r.buf) {
+	if bulk := min(2*len(r.buf), bulkBufSize, r.maxSize+slack); r.ahead && bulk > len(r.buf) {
+		r.room(bulk)
+	} else if r.w == len(r.buf) {
 		if r.r > 0 {
 			r.room(0) // compacting is enough
 		} else {
@@ -211,6 +224,11 @@ func (r *Reader) fill() {
 			r.err = errInvalidRead
 			return
 		}
+		// Ahead: the read took all of a free space of at least half the
+		// buffer. Filling the last few bytes of a buffer says nothing.
+		free := len(r.buf) - r.w
+		r.ahead = n == free && 2*free >= len(r.buf)
+		r.lastN = n
 		r.w += n
 		if err != nil {
 			r.err = err

@@ -503,3 +503,76 @@ func BenchmarkReader(b *testing.B) {
 	b.Run("octet", func(b *testing.B) { benchReader(b, octet, 16) })
 	b.Run("lf", func(b *testing.B) { benchReader(b, lf, 16) })
 }
+
+// recordReader cuts its stream into records of size bytes and never
+// returns bytes of two records from one Read, as a TLS connection does.
+type recordReader struct {
+	r    io.Reader
+	size int
+	left int // bytes of the current record not yet returned
+}
+
+func (c *recordReader) Read(p []byte) (int, error) {
+	if c.left == 0 {
+		c.left = c.size
+	}
+	if len(p) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= n
+	return n, err
+}
+
+// TestReaderGrowsForBulk checks that a sender that is ahead (reads fill
+// the buffer) makes the buffer grow, up to bulkBufSize, so one read takes a
+// whole 16 KiB TLS record (issue 7), that it grows no further and is not
+// freed and grown again under the load, and that it goes back to
+// initialBufSize once the reads turn into a trickle.
+func TestReaderGrowsForBulk(t *testing.T) {
+	frame := strings.Repeat("b", 1000)
+	var bulk strings.Builder
+	for range 2000 {
+		fmt.Fprintf(&bulk, "%d %s", len(frame), frame)
+	}
+	trickle := fmt.Sprintf("%d %s", len(frame), frame)
+	src := &switchReader{}
+	// Records of 16 whole frames, as sealog send batches them: the buffer
+	// runs empty after each, which must not free it.
+	src.cur = &recordReader{r: strings.NewReader(bulk.String()), size: 16 * (len(frame) + 5)}
+	r := NewReader(src, 64<<10)
+	reallocs, largest := 0, 0
+	var last *byte
+	for n := range 2000 {
+		f, err := r.Next()
+		if err != nil || string(f.Data) != frame {
+			t.Fatalf("frame %d: got %d bytes, %v", n, len(f.Data), err)
+		}
+		if p := &r.buf[0]; p != last {
+			reallocs++
+			last = p
+		}
+		largest = max(largest, len(r.buf))
+	}
+	if largest < 16<<10 || largest > bulkBufSize {
+		t.Errorf("buffer grew to %d under bulk load, want a whole record (16 KiB) to %d", largest, bulkBufSize)
+	}
+	if reallocs > 5 {
+		t.Errorf("buffer reallocated %d times under steady bulk load", reallocs)
+	}
+	// Now one small read at a time: the buffer goes back to its start size.
+	src.cur = iotest.OneByteReader(strings.NewReader(strings.Repeat(trickle, shrinkAfter+2)))
+	for n := range shrinkAfter + 2 {
+		if f, err := r.Next(); err != nil || string(f.Data) != frame {
+			t.Fatalf("trickle frame %d: got %d bytes, %v", n, len(f.Data), err)
+		}
+	}
+	if len(r.buf) != initialBufSize {
+		t.Errorf("buffer is %d bytes after a trickle, want %d", len(r.buf), initialBufSize)
+	}
+}
+
+// switchReader reads from cur, which a test may replace between reads.
+type switchReader struct{ cur io.Reader }
+
+func (s *switchReader) Read(p []byte) (int, error) { return s.cur.Read(p) }
