@@ -260,10 +260,10 @@ func syncData(f *os.File) error {
 	})
 }
 
-// dropCache is posix_fadvise(POSIX_FADV_DONTNEED) on [0, upTo).
-func dropCache(f *os.File, upTo int64) error {
+// dropCache is posix_fadvise(POSIX_FADV_DONTNEED) on [off, off+n).
+func dropCache(f *os.File, off, n int64) error {
 	return withFd(f, func(fd int) error {
-		return unix.Fadvise(fd, 0, upTo, unix.FADV_DONTNEED)
+		return unix.Fadvise(fd, off, n, unix.FADV_DONTNEED)
 	})
 }
 

@@ -44,6 +44,6 @@ const (
 	flagAppend    uint32 = 0x20
 )
 
-func dropCache(*os.File, int64) error { return nil }
+func dropCache(*os.File, int64, int64) error { return nil }
 
 func startWriteback(*os.File, int64, int64) error { return nil }

@@ -98,8 +98,11 @@ type File struct {
 	size   int64
 	lines  int64
 	kicked int64 // bytes handed to StartWriteback so far
-	h      hash.Hash
-	sum    [sha256.Size]byte // scratch for Sum, so that a checkpoint does not allocate
+	// dropped: DropCache advised up to here (page-aligned). Only the one
+	// goroutine that syncs the file at a time calls DropCache.
+	dropped int64
+	h       hash.Hash
+	sum     [sha256.Size]byte // scratch for Sum, so that a checkpoint does not allocate
 }
 
 // Create opens a new active file DIR/<stream>-YYYYMMDDTHHMMSS.mmmZ.log
@@ -238,15 +241,25 @@ func (f *File) StartWriteback(min int64) error {
 // (measured under a VM: issue 7). Pages not yet written back are left
 // alone by the kernel, so this never loses data; it is advice, and its
 // error only says the advice was not taken.
+//
+// Each call advises only from where the previous one ended (rounded down
+// to a page: the kernel keeps a partly covered page), so the cost does
+// not grow with the file.
 func (f *File) DropCache(upTo int64) error {
-	if upTo <= 0 {
+	if upTo <= f.dropped {
 		return nil
 	}
-	if err := dropCache(f.f, upTo); err != nil {
+	from := f.dropped
+	f.dropped = upTo &^ (pageSize - 1)
+	if err := dropCache(f.f, from, upTo-from); err != nil {
 		return fmt.Errorf("drop page cache of %s: %w", f.path, err)
 	}
 	return nil
 }
+
+// pageSize is the unit the kernel drops; a smaller real page size would
+// only make DropCache look at a page again.
+var pageSize = int64(os.Getpagesize())
 
 // Name is the file's base name, as written in seal lines (SPEC §4 FILE).
 func (f *File) Name() string { return f.name }
