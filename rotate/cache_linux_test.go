@@ -44,10 +44,11 @@ func residentPages(t *testing.T, path string) (resident, total int) {
 	return resident, len(vec)
 }
 
-// TestDropCacheFreesDurablePages: after Sync, DropCache takes the written
-// pages out of the page cache (issue 7: writing into fresh memory made
-// every byte 2–7x dearer), and the data is still all there.
-func TestDropCacheFreesDurablePages(t *testing.T) {
+// diskFileWith creates an active file in a temporary directory and writes
+// n lines of 1 KiB to it, skipping the test on tmpfs, where the page cache
+// is the file: nothing is written back and nothing can be dropped.
+func diskFileWith(t *testing.T, n int) (*File, []byte) {
+	t.Helper()
 	dir := t.TempDir()
 	d, err := os.Open(dir)
 	if err != nil {
@@ -62,13 +63,21 @@ func TestDropCacheFreesDurablePages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
 	line := append(bytes.Repeat([]byte("x"), 1023), '\n')
-	for i := 0; i < 4096; i++ { // 4 MiB
+	for range n {
 		if _, err := f.Write(line); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return f, line
+}
+
+// TestDropCacheFreesDurablePages: after Sync, DropCache takes the written
+// pages out of the page cache (issue 7: writing into fresh memory made
+// every byte 2–7x dearer), and the data is still all there.
+func TestDropCacheFreesDurablePages(t *testing.T) {
+	f, line := diskFileWith(t, 4096) // 4 MiB
 	if err := f.Sync(); err != nil {
 		t.Fatal(err)
 	}
@@ -129,27 +138,7 @@ func dirtyPages(t *testing.T, path string) uint64 {
 // streaming), so the pages turn clean without any fsync; below the
 // threshold it does nothing.
 func TestStartWritebackCleansPagesWithoutSync(t *testing.T) {
-	dir := t.TempDir()
-	d, err := os.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs := fsTypeFile(d)
-	d.Close()
-	if fs == "tmpfs" {
-		t.Skip("needs a disk file system: tmpfs pages are never written back")
-	}
-	f, err := Create(dir, "events", t0, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	line := append(bytes.Repeat([]byte("w"), 1023), '\n')
-	for i := 0; i < 8192; i++ { // 8 MiB
-		if _, err := f.Write(line); err != nil {
-			t.Fatal(err)
-		}
-	}
+	f, _ := diskFileWith(t, 8192) // 8 MiB
 	if n := dirtyPages(t, f.Path()); n == 0 {
 		t.Fatal("no dirty page right after writing: cannot tell whether StartWriteback works")
 	}
