@@ -212,15 +212,15 @@ func (f *File) Sync() error {
 
 // StartWriteback asks the kernel to begin writing the bytes written since
 // the last call to disk now, without waiting for it (sync_file_range
-// SYNC_FILE_RANGE_WRITE), once at least min of them have accumulated. It
+// SYNC_FILE_RANGE_WRITE), once at least threshold of them have accumulated. It
 // promises nothing about durability — only Sync does — but it keeps the
 // disk streaming instead of idling until the next fsync dumps a second's
 // worth of dirty pages on it at once: on this VM that tripled the rate at
 // which written data became durable and halved the kernel time per byte
 // (issue 7). An error means only that the advice was not taken.
-func (f *File) StartWriteback(min int64) error {
+func (f *File) StartWriteback(threshold int64) error {
 	n := f.size - f.kicked
-	if n < min || n <= 0 {
+	if n < threshold || n <= 0 {
 		return nil
 	}
 	off := f.kicked
