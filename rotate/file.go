@@ -212,12 +212,13 @@ func (f *File) Sync() error {
 
 // StartWriteback asks the kernel to begin writing the bytes written since
 // the last call to disk now, without waiting for it (sync_file_range
-// SYNC_FILE_RANGE_WRITE), once at least threshold of them have accumulated. It
-// promises nothing about durability — only Sync does — but it keeps the
-// disk streaming instead of idling until the next fsync dumps a second's
-// worth of dirty pages on it at once: on this VM that tripled the rate at
-// which written data became durable and halved the kernel time per byte
-// (issue 7). An error means only that the advice was not taken.
+// SYNC_FILE_RANGE_WRITE), once at least threshold of them have
+// accumulated. It promises nothing about durability — only Sync does — but
+// it keeps the disk streaming instead of idling until the next fsync dumps
+// a second's worth of dirty pages on it at once (issue 7: the durable write
+// rate became steady, and sealog's 1 KiB × 8 rate rose by 10 %; measured
+// with tests/bench/writeback and tests/bench). An error means only that
+// the advice was not taken.
 func (f *File) StartWriteback(threshold int64) error {
 	n := f.size - f.kicked
 	if n < threshold || n <= 0 {
@@ -237,10 +238,10 @@ func (f *File) StartWriteback(threshold int64) error {
 // far more than it reads back: without this every byte ever written stays
 // cached until memory pressure evicts it, and each new page of the file
 // comes from fresh memory. Freed right away, the same few hundred
-// megabytes are reused, and writing a byte costs 2–7x less kernel time
-// (measured under a VM: issue 7). Pages not yet written back are left
-// alone by the kernel, so this never loses data; it is advice, and its
-// error only says the advice was not taken.
+// megabytes are reused, and writing a byte costs up to 4x less kernel
+// time (measured under a VM with tests/bench/writeback: issue 7). Pages
+// not yet written back are left alone by the kernel, so this never loses
+// data; it is advice, and its error only says the advice was not taken.
 //
 // Each call advises only from where the previous one ended (rounded down
 // to a page: the kernel keeps a partly covered page), so the cost does
