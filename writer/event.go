@@ -49,16 +49,7 @@ func AppendEvent(dst []byte, meta *EventMeta, msg *parse.Message) []byte {
 		len(msg.MsgID.Value) + len(msg.SD.Value) + len(msg.Msg.Value)
 	start, dst := beginLine(dst, guess)
 
-	dst = AppendTime(dst, meta.Time)
-	dst = append(dst, '\t')
-	dst = appendServer(dst, meta.ID)
-	dst = append(dst, '\t')
-	dst = appendServer(dst, meta.Peer)
-	dst = append(dst, '\t')
-	dst = appendField(dst, meta.Auth, meta.Auth == "")
-	dst = append(dst, '\t')
-	dst = appendServer(dst, meta.TLS)
-	dst = append(dst, '\t')
+	dst = appendConnColumns(dst, meta.Time, meta.ID, meta.Peer, meta.Auth, meta.TLS)
 	dst = append(dst, msg.Format.String()...)
 	if meta.TruncSize > 0 {
 		dst = append(dst, ",trunc="...)
@@ -110,6 +101,22 @@ func endLine(dst []byte, start, guess int) []byte {
 	strconv.AppendInt(dst[start:start], int64(bodyLen), 10) // fills the reserved room in place
 	dst[start+need-1] = '\t'
 	return append(dst, '\n')
+}
+
+// appendConnColumns writes the columns events and security lines share
+// (SPEC §3.3 and §3.4, columns 2–6): TIME, ID, PEER, AUTH and TLS, each
+// followed by a TAB.
+func appendConnColumns(dst []byte, t time.Time, id []byte, peer, auth, tls string) []byte {
+	dst = AppendTime(dst, t)
+	dst = append(dst, '\t')
+	dst = appendServer(dst, id)
+	dst = append(dst, '\t')
+	dst = appendServer(dst, peer)
+	dst = append(dst, '\t')
+	dst = appendField(dst, auth, auth == "")
+	dst = append(dst, '\t')
+	dst = appendServer(dst, tls)
+	return append(dst, '\t')
 }
 
 func decimalLen(n int) int {

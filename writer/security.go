@@ -32,16 +32,7 @@ func AppendSecurity(dst []byte, ev *SecurityEvent) []byte {
 	}
 	guess := 27 + len(ev.ID) + len(ev.Peer) + len(ev.Auth) + len(ev.TLS) + len(ev.Action) + len(ev.Result) + len(detail) + 7
 	start, dst := beginLine(dst, guess)
-	dst = AppendTime(dst, ev.Time)
-	dst = append(dst, '\t')
-	dst = appendServer(dst, ev.ID)
-	dst = append(dst, '\t')
-	dst = appendServer(dst, ev.Peer)
-	dst = append(dst, '\t')
-	dst = appendField(dst, ev.Auth, ev.Auth == "")
-	dst = append(dst, '\t')
-	dst = appendServer(dst, ev.TLS)
-	dst = append(dst, '\t')
+	dst = appendConnColumns(dst, ev.Time, ev.ID, ev.Peer, ev.Auth, ev.TLS)
 	dst = appendServer(dst, ev.Action)
 	dst = append(dst, '\t')
 	dst = appendServer(dst, ev.Result)
