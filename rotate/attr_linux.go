@@ -141,20 +141,6 @@ func SetImmutable(path string) error {
 	return nil
 }
 
-// withFd runs fn with f's descriptor without f.Fd()'s side effect of
-// switching the descriptor to blocking mode.
-func withFd(f *os.File, fn func(fd int) error) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ferr error
-	if err := rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
-		return err
-	}
-	return ferr
-}
-
 // attrError classifies an ioctl failure: EPERM means the process lacks
 // CAP_LINUX_IMMUTABLE (sealog owns the files it changes, so ownership is not
 // the cause); ENOTTY, EOPNOTSUPP and EINVAL mean the filesystem has no such

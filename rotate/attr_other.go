@@ -27,18 +27,6 @@ func setFlags(int, uint32) error   { return ErrUnsupported }
 
 func syncData(f *os.File) error { return f.Sync() }
 
-func withFd(f *os.File, fn func(fd int) error) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ferr error
-	if err := rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
-		return err
-	}
-	return ferr
-}
-
 const (
 	flagImmutable uint32 = 0x10
 	flagAppend    uint32 = 0x20

@@ -294,6 +294,20 @@ func (f *File) Close() error {
 	return nil
 }
 
+// withFd runs fn with f's descriptor without f.Fd()'s side effect of
+// switching the descriptor to blocking mode.
+func withFd(f *os.File, fn func(fd int) error) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
+}
+
 // syncDir fsyncs a directory so that entries created or removed in it are
 // durable.
 func syncDir(dir string) error {
