@@ -293,21 +293,7 @@ func TestSystemdSocketActivationTool(t *testing.T) {
 	if !s.Chattr {
 		args = append(args, "--no-chattr")
 	}
-	s.cmd = exec.Command(tool, args...)
-	s.stderr = &syncBuffer{}
-	s.cmd.Stderr, s.cmd.Stdout = s.stderr, s.stderr
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s.exited = make(chan struct{})
-	go func() {
-		err := s.cmd.Wait()
-		if ee, ok := err.(*exec.ExitError); ok {
-			s.exitCode = ee.ExitCode()
-		}
-		close(s.exited)
-	}()
-	t.Cleanup(func() { s.Stop(); clearAttributes(s.Dir) })
+	s.launch(exec.Command(tool, args...))
 	// systemd-socket-activate binds first, then execs sealog on the
 	// first connection (this probe, then a handshake failure with eof).
 	s.waitListening()
