@@ -1,6 +1,7 @@
 package writer
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -31,16 +32,15 @@ const (
 // The tests are the "has less / has more / has zero byte" word tricks;
 // each is exact about whether some byte matches (not about which), which
 // is all we need to skip a clean word in one step.
-func wordIsSafe(x uint64) bool { return unsafeBits(x) == 0 }
+func wordIsSafe(x uint64) bool { return unsafeBits(x)&msb == 0 }
 
-// unsafeBits is not zero when some byte of x needs escaping; OR-ing the
-// results of several words tests them all at once.
+// unsafeBits has the top bit of some byte set when some byte of x needs
+// escaping; only those top bits (msb) mean anything, so several words are
+// tested at once by OR-ing their results and masking once.
 func unsafeBits(x uint64) uint64 {
-	below := (x - lsb*0x20) & ^x & msb // some byte < 0x20
-	above := ((x + lsb*1) | x) & msb   // some byte > 0x7E
+	outside := x | (x + lsb) | ((x - lsb*0x20) &^ x) // some byte > 0x7E or < 0x20
 	y := x ^ (lsb * '%')
-	pct := (y - lsb) & ^y & msb // some byte == '%'
-	return below | above | pct
+	return outside | ((y - lsb) &^ y) // or some byte == '%'
 }
 
 // AppendEncoded appends src to dst with the bytes 0x00–0x1F, '%' and
@@ -55,16 +55,10 @@ func AppendEncoded(dst, src []byte) []byte {
 // that server strings (AUTH) are encoded without a conversion.
 func appendEncoded[T string | []byte](dst []byte, src T) []byte {
 	start := 0 // first byte of src not yet appended
-	i := 0
 	// Clean text first, 32 bytes a step (issue 7: a 1 KiB message is
 	// mostly this loop); the first step that meets a byte to escape falls
 	// through to the word and byte loops below.
-	for ; i+32 <= len(src); i += 32 {
-		if unsafeBits(load64(src[i:i+8]))|unsafeBits(load64(src[i+8:i+16]))|
-			unsafeBits(load64(src[i+16:i+24]))|unsafeBits(load64(src[i+24:i+32])) != 0 {
-			break
-		}
-	}
+	i := skipClean32(src)
 	for i < len(src) {
 		// Skip clean words 8 bytes at a time: typical messages are
 		// printable ASCII, so this test does most of the work. A word
@@ -86,6 +80,27 @@ func appendEncoded[T string | []byte](dst []byte, src T) []byte {
 		}
 	}
 	return append(dst, src[start:]...)
+}
+
+// skipClean32 returns the length of the longest prefix of src made of
+// whole 32-byte blocks that need no escaping. Messages are []byte, and a
+// loop of its own on a concrete type keeps its constants and index in
+// registers (the generic shape spilled them); strings (server values, a
+// few bytes) skip it.
+func skipClean32[T string | []byte](src T) int {
+	b, ok := any(src).([]byte)
+	if !ok {
+		return 0
+	}
+	i := 0
+	for ; len(b)-i >= 32; i += 32 {
+		w := b[i : i+32 : i+32]
+		if (unsafeBits(binary.LittleEndian.Uint64(w[0:]))|unsafeBits(binary.LittleEndian.Uint64(w[8:]))|
+			unsafeBits(binary.LittleEndian.Uint64(w[16:]))|unsafeBits(binary.LittleEndian.Uint64(w[24:])))&msb != 0 {
+			break
+		}
+	}
+	return i
 }
 
 // load64 reads 8 bytes little-endian; the compiler turns it into one load
