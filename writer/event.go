@@ -28,6 +28,40 @@ type EventMeta struct {
 	// Partial marks a frame cut short by the end of the connection:
 	// FLAGS gets ",partial" (SPEC §2).
 	Partial bool
+
+	// The formatted TIME and the encoded PEER, AUTH and TLS columns,
+	// kept for the next event (issue 7): one connection reuses its meta
+	// for every event, every frame of one read shares its receive time,
+	// so both are formatted once, not once per event. They are remade
+	// whenever the values they were made from change.
+	timeOf   time.Time
+	timeText []byte
+	connOf   [3]string // Peer, Auth, TLS of connText
+	connText []byte
+}
+
+// appendMetaColumns appends columns 2–6 (TIME, ID, PEER, AUTH, TLS, each
+// followed by a TAB) for an event, from the cached text where it is still
+// valid; the bytes are those appendConnColumns writes.
+func appendMetaColumns(dst []byte, meta *EventMeta) []byte {
+	if meta.timeText == nil || meta.Time != meta.timeOf {
+		meta.timeText = AppendTime(meta.timeText[:0], meta.Time)
+		meta.timeOf = meta.Time
+	}
+	dst = append(dst, meta.timeText...)
+	dst = append(dst, '\t')
+	dst = appendServer(dst, meta.ID)
+	dst = append(dst, '\t')
+	if of := [3]string{meta.Peer, meta.Auth, meta.TLS}; meta.connText == nil || of != meta.connOf {
+		c := appendServer(meta.connText[:0], meta.Peer)
+		c = append(c, '\t')
+		c = appendField(c, meta.Auth, meta.Auth == "")
+		c = append(c, '\t')
+		c = appendServer(c, meta.TLS)
+		meta.connText = append(c, '\t')
+		meta.connOf = of
+	}
+	return append(dst, meta.connText...)
 }
 
 // AppendEvent appends the whole events line of SPEC §3.3 for msg,
@@ -38,7 +72,8 @@ type EventMeta struct {
 // msg.PRI < 0. Columns 9–15 are written with AppendField, so for an RFC
 // 5424 frame they decode back to the frame byte for byte.
 //
-// It allocates nothing when dst has the capacity for the line.
+// It allocates nothing when dst has the capacity for the line, after the
+// first call with a meta (which keeps formatted columns for the next).
 func AppendEvent(dst []byte, meta *EventMeta, msg *parse.Message) []byte {
 	// Client fields only grow when encoded, so their raw lengths give a
 	// lower bound of the body length that is exact for clean messages:
@@ -49,7 +84,7 @@ func AppendEvent(dst []byte, meta *EventMeta, msg *parse.Message) []byte {
 		len(msg.MsgID.Value) + len(msg.SD.Value) + len(msg.Msg.Value)
 	start, dst := beginLine(dst, guess)
 
-	dst = appendConnColumns(dst, meta.Time, meta.ID, meta.Peer, meta.Auth, meta.TLS)
+	dst = appendMetaColumns(dst, meta)
 	dst = append(dst, msg.Format.String()...)
 	if meta.TruncSize > 0 {
 		dst = append(dst, ",trunc="...)

@@ -264,3 +264,31 @@ func BenchmarkAppendEvent(b *testing.B) {
 		})
 	}
 }
+
+// A connection reuses one EventMeta for all its events, and AppendEvent
+// keeps the formatted TIME and PEER/AUTH/TLS in it: every change of those
+// values must show in the next line exactly as for a fresh meta.
+func TestAppendEventReusedMeta(t *testing.T) {
+	msg := rfc5424("reused")
+	reused := &EventMeta{Time: testTime, ID: []byte("i-1"), Peer: "192.0.2.1:514", Auth: "fw1", TLS: "TLS1.3/TLS_AES_128_GCM_SHA256"}
+	steps := []func(m *EventMeta){
+		func(m *EventMeta) {},
+		func(m *EventMeta) { m.Time = m.Time.Add(time.Microsecond) },
+		func(m *EventMeta) { m.ID = []byte("i-2") },
+		func(m *EventMeta) { m.Peer = "[2001:db8::1]:6514" },
+		func(m *EventMeta) { m.Auth = "" },
+		func(m *EventMeta) { m.Auth = "-" },
+		func(m *EventMeta) { m.TLS = "tcp" },
+		func(m *EventMeta) { m.Time = time.Time{} },
+		func(m *EventMeta) { m.Peer, m.Auth, m.TLS = "", "cn\x1b", "" },
+	}
+	for i, step := range steps {
+		step(reused)
+		fresh := &EventMeta{Time: reused.Time, ID: reused.ID, Peer: reused.Peer, Auth: reused.Auth, TLS: reused.TLS}
+		got, want := AppendEvent(nil, reused, &msg), AppendEvent(nil, fresh, &msg)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("step %d: reused meta wrote\n%q\nfresh meta writes\n%q", i, got, want)
+		}
+		checkEventLine(t, got, fresh, &msg)
+	}
+}
