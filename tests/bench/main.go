@@ -214,14 +214,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// calibrate measures the row once, unreported, against the first
-// receiver, and returns the message count that makes a run last about
-// --duration at that speed.
+// calibrate measures the row, unreported, against the first receiver,
+// and returns the message count that makes a run last about --duration
+// at that speed. A first short run is mostly start-up (handshakes, the
+// first page-cache pages) and underestimates the rate, by half at 1 KiB;
+// a second run long enough to reach the steady rate (a quarter of
+// --duration, at least a second) sets the count.
 func calibrate(ctx context.Context, env *benchEnv, r *receiver, row rowKey, o *options, stderr io.Writer) (int, error) {
 	n := min(max(30_000_000/row.size, 5000), 200_000)
 	res := runOnce(ctx, env, r, row, n, 0, nil, stderr)
 	if res.err != "" {
 		return 0, fmt.Errorf("calibration run %s: %s", res.label(), res.err)
+	}
+	if long := max(o.duration/4, time.Second); time.Duration(float64(n)/res.msgsPerSec()*float64(time.Second)) < long {
+		n = max(int(res.msgsPerSec()*long.Seconds()), n)
+		res = runOnce(ctx, env, r, row, n, 0, nil, stderr)
+		if res.err != "" {
+			return 0, fmt.Errorf("calibration run %s: %s", res.label(), res.err)
+		}
 	}
 	rate := res.msgsPerSec()
 	count := int(rate * o.duration.Seconds())
