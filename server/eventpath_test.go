@@ -2,6 +2,9 @@ package server
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,6 +12,7 @@ import (
 
 	"github.com/sealog/sealog/parse"
 	"github.com/sealog/sealog/rotate"
+	"github.com/sealog/sealog/seal"
 	"github.com/sealog/sealog/writer"
 )
 
@@ -67,6 +71,49 @@ func BenchmarkEventPath(b *testing.B) {
 					batch = batch[:0]
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkPipelineAccept measures the pipeline's share of an event (issue
+// 7): batches of encoded 1 KiB and 200 B lines queued, written to a real
+// file with its running SHA-256, and the batches given back to the pool —
+// what sits between the connections and the disk. The checkpoint and
+// fsync timers are not part of it.
+func BenchmarkPipelineAccept(b *testing.B) {
+	for _, size := range []int{200, 1024} {
+		b.Run(strconv.Itoa(size)+"B", func(b *testing.B) {
+			dir := b.TempDir()
+			if err := seal.Keygen(filepath.Join(dir, "keys")); err != nil {
+				b.Fatal(err)
+			}
+			cfg := &Config{Dir: dir, KeyPath: filepath.Join(dir, "keys", "seal.key"), FsyncInterval: time.Second}
+			chain, err := seal.OpenChain(dir, cfg.KeyPath, seal.ChainOptions{Head: io.Discard})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer chain.Close()
+			ids, _ := writer.NewIDGen("bench")
+			p := newPipeline(cfg, chain, ids, false, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+			if err := p.open(); err != nil {
+				b.Fatal(err)
+			}
+			line := []byte(strconv.Itoa(size-5) + "\t" + strings.Repeat("x", size-5-len(strconv.Itoa(size-5))-2) + "\n")
+			perBatch := batchLimit / len(line)
+			b.SetBytes(int64(len(line)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i += perBatch {
+				bt := getBatch()
+				for range perBatch {
+					bt.events = append(bt.events, line...)
+				}
+				bt.lines = perBatch
+				p.accept(bt)
+			}
+			p.flushAll()
+			b.StopTimer()
+			p.finish()
 		})
 	}
 }

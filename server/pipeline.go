@@ -196,15 +196,13 @@ func (p *pipeline) run() {
 			}
 			// The queue ran dry: hand everything to the kernel, so a reader
 			// of the file sees it; fsync follows on the interval.
-			p.flush(p.events)
-			p.flush(p.security)
+			p.flushAll()
 			if p.cfg.FsyncInterval == 0 {
 				p.sync(p.events)
 				p.sync(p.security)
 			}
 		case <-fsyncC:
-			p.flush(p.events)
-			p.flush(p.security)
+			p.flushAll()
 			p.startSync(p.events)
 			p.startSync(p.security)
 		case j := <-p.syncDone:
@@ -316,6 +314,12 @@ func (p *pipeline) securityEvent(action, result string, d *writer.Detail) {
 	p.scratch = nil
 	p.appendLines(p.security, line)
 	p.scratch = line[:0]
+}
+
+// flushAll hands both streams' pending bytes to the kernel.
+func (p *pipeline) flushAll() {
+	p.flush(p.events)
+	p.flush(p.security)
 }
 
 // flush hands pending bytes to the kernel. On failure it does not drop
