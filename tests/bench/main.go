@@ -80,7 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntSliceVar(&o.conns, "conns", []int{1, 8, 64}, "connection counts")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "aimed length of each run: a calibration run against the first receiver sets the row's message count")
 	fs.IntVar(&o.count, "count", 0, "messages per run (overrides --duration; same for every row)")
-	fs.StringSliceVar(&o.receivers, "receivers", []string{"sealog", "rsyslog", "syslog-ng"}, "receivers: sealog, sealog-noseal (checkpoint sealing off, for the sealing overhead), rsyslog (gtls), rsyslog-ossl, syslog-ng")
+	fs.StringSliceVar(&o.receivers, "receivers", []string{"sealog", "rsyslog", "syslog-ng"}, "receivers: sealog, sealog-noseal (checkpoint sealing off, for the sealing overhead), sealog-nofsync (fsync once an hour, as the peers: for the cost of durability), rsyslog (gtls), rsyslog-ossl, syslog-ng")
 	fs.IntVar(&o.repeat, "repeat", 3, "runs per receiver and row, interleaved")
 	fs.BoolVar(&o.quick, "quick", false, "1 KiB and 200 B at 8 connections, 1 repeat, 3 s runs (under 2 minutes)")
 	fs.StringVar(&o.profileDir, "profile", "", "after the table, profile sealog on --profile-row: CPU and allocation profiles and pprof -top into this directory")
