@@ -90,14 +90,14 @@ func findReceiver(name string, env *benchEnv, o *options) (*receiver, error) {
 			return nil, fmt.Errorf("%s version: %v", env.sealog, err)
 		}
 		start := startSealog
-		if name == "sealog-noseal" {
+		switch name {
+		case "sealog-noseal":
 			// The sealing-overhead row (issue 3): checkpoints off, files
 			// still hashed and final-sealed at rotation and stop.
 			start = func(env *benchEnv, dir string, port int, extraEnv []string) (*exec.Cmd, string, error) {
 				return startSealogWith(env, dir, port, extraEnv, "0", "1s")
 			}
-		}
-		if name == "sealog-nofsync" {
+		case "sealog-nofsync":
 			// The durability-cost row (issue 7): fsync (and with it every
 			// checkpoint seal, which covers only durable bytes) once an
 			// hour, i.e. never during a run — what rsyslog and syslog-ng
