@@ -89,22 +89,9 @@ func findReceiver(name string, env *benchEnv, o *options) (*receiver, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s version: %v", env.sealog, err)
 		}
-		start := startSealog
-		switch name {
-		case "sealog-noseal":
-			// The sealing-overhead row (issue 3): checkpoints off, files
-			// still hashed and final-sealed at rotation and stop.
-			start = func(env *benchEnv, dir string, port int, extraEnv []string) (*exec.Cmd, string, error) {
-				return startSealogWith(env, dir, port, extraEnv, "0", "1s")
-			}
-		case "sealog-nofsync":
-			// The durability-cost row (issue 7): fsync (and with it every
-			// checkpoint seal, which covers only durable bytes) once an
-			// hour, i.e. never during a run — what rsyslog and syslog-ng
-			// do with their defaults. Not a setting to run a log host on.
-			start = func(env *benchEnv, dir string, port int, extraEnv []string) (*exec.Cmd, string, error) {
-				return startSealogWith(env, dir, port, extraEnv, "1s", "1h")
-			}
+		v := sealogVariants[name]
+		start := func(env *benchEnv, dir string, port int, extraEnv []string) (*exec.Cmd, string, error) {
+			return startSealog(env, dir, port, extraEnv, v)
 		}
 		return &receiver{name: name, version: firstLine(out), start: start}, nil
 	case "rsyslog", "rsyslog-ossl":
@@ -168,15 +155,28 @@ func firstLine(b []byte) string {
 	return strings.TrimSpace(l)
 }
 
-// startSealog runs sealog as issue 7 measures it: sealing every second,
-// fsync every second, mutual TLS, a fresh key. --no-chattr because the
-// run directory may be on a filesystem without attributes and must be
-// removable afterwards; chattr costs two ioctls per file, not per event.
-func startSealog(env *benchEnv, dir string, port int, extraEnv []string) (*exec.Cmd, string, error) {
-	return startSealogWith(env, dir, port, extraEnv, "1s", "1s")
+// sealogVariant is how a sealog receiver is run: its --seal-interval and
+// --fsync-interval.
+type sealogVariant struct{ seal, fsync string }
+
+var sealogVariants = map[string]sealogVariant{
+	// As issue 7 measures it: sealing every second, fsync every second.
+	"sealog": {seal: "1s", fsync: "1s"},
+	// The sealing-overhead row (issue 3): checkpoints off, files still
+	// hashed and final-sealed at rotation and stop.
+	"sealog-noseal": {seal: "0", fsync: "1s"},
+	// The durability-cost row (issue 7): fsync (and with it every
+	// checkpoint seal, which covers only durable bytes) once an hour, i.e.
+	// never during a run — what rsyslog and syslog-ng do with their
+	// defaults. Not a setting to run a log host on.
+	"sealog-nofsync": {seal: "1s", fsync: "1h"},
 }
 
-func startSealogWith(env *benchEnv, dir string, port int, extraEnv []string, sealInterval, fsyncInterval string) (*exec.Cmd, string, error) {
+// startSealog runs sealog with mutual TLS and a fresh key. --no-chattr
+// because the run directory may be on a filesystem without attributes and
+// must be removable afterwards; chattr costs two ioctls per file, not per
+// event.
+func startSealog(env *benchEnv, dir string, port int, extraEnv []string, v sealogVariant) (*exec.Cmd, string, error) {
 	keys := filepath.Join(dir, "keys")
 	if out, err := exec.Command(env.sealog, "keygen", "--out", keys).CombinedOutput(); err != nil {
 		return nil, "", fmt.Errorf("sealog keygen: %v: %s", err, out)
@@ -186,7 +186,7 @@ func startSealogWith(env *benchEnv, dir string, port int, extraEnv []string, sea
 		"--listen", fmt.Sprintf("127.0.0.1:%d", port),
 		"--tls-cert", env.serverCert, "--tls-key", env.serverKey, "--tls-client-ca", env.ca,
 		"--dir", logs, "--key", filepath.Join(keys, "seal.key"),
-		"--seal-interval", sealInterval, "--fsync-interval", fsyncInterval, "--no-chattr", "--instance", "bench")
+		"--seal-interval", v.seal, "--fsync-interval", v.fsync, "--no-chattr", "--instance", "bench")
 	cmd.Env = append(os.Environ(), extraEnv...)
 	return cmd, filepath.Join(logs, "events-*.log"), nil
 }
