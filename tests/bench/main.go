@@ -49,6 +49,7 @@ type options struct {
 	profileDir   string
 	profileRow   string
 	sealogBin    string
+	baselineBin  string
 	workDir      string
 	keep         bool
 	verify       bool
@@ -80,12 +81,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntSliceVar(&o.conns, "conns", []int{1, 8, 64}, "connection counts")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "aimed length of each run: a calibration run against the first receiver sets the row's message count")
 	fs.IntVar(&o.count, "count", 0, "messages per run (overrides --duration; same for every row)")
-	fs.StringSliceVar(&o.receivers, "receivers", []string{"sealog", "rsyslog", "syslog-ng"}, "receivers: sealog, sealog-noseal (checkpoint sealing off, for the sealing overhead), sealog-nofsync (fsync once an hour, as the peers: for the cost of durability), rsyslog (gtls), rsyslog-ossl, syslog-ng")
+	fs.StringSliceVar(&o.receivers, "receivers", []string{"sealog", "rsyslog", "syslog-ng"}, "receivers: sealog, sealog-noseal (checkpoint sealing off, for the sealing overhead), sealog-nofsync (fsync once an hour, as the peers: for the cost of durability), sealog-base (the --baseline binary, run as sealog is: for an A/B of two builds), rsyslog (gtls), rsyslog-ossl, syslog-ng")
 	fs.IntVar(&o.repeat, "repeat", 3, "runs per receiver and row, interleaved")
 	fs.BoolVar(&o.quick, "quick", false, "1 KiB and 200 B at 8 connections, 1 repeat, 3 s runs (under 2 minutes)")
 	fs.StringVar(&o.profileDir, "profile", "", "after the table, profile sealog on --profile-row: CPU and allocation profiles and pprof -top into this directory")
 	fs.StringVar(&o.profileRow, "profile-row", "1024x8", "the row --profile measures: SIZExCONNS")
 	fs.StringVar(&o.sealogBin, "sealog", "", "sealog binary to test and to load with (default: go build the repository in the current directory)")
+	fs.StringVar(&o.baselineBin, "baseline", "", "another sealog binary, measured as the receiver sealog-base with sealog's settings, interleaved with the build under test (the loader stays the build under test)")
 	fs.StringVar(&o.workDir, "workdir", os.TempDir(), "where run directories are made (the receivers' output files go there: use the disk you want measured)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the run directories")
 	fs.BoolVar(&o.verify, "verify", false, "run 'sealog verify' on every sealog run's directory after it stopped")

@@ -84,14 +84,24 @@ type receiver struct {
 
 func findReceiver(name string, env *benchEnv, o *options) (*receiver, error) {
 	switch name {
-	case "sealog", "sealog-noseal", "sealog-nofsync":
-		out, err := exec.Command(env.sealog, "version").CombinedOutput()
+	case "sealog", "sealog-noseal", "sealog-nofsync", "sealog-base":
+		bin := env.sealog
+		if name == "sealog-base" {
+			if o.baselineBin == "" {
+				return nil, fmt.Errorf("receiver sealog-base needs --baseline BIN, the sealog binary to compare with")
+			}
+			var err error
+			if bin, err = filepath.Abs(o.baselineBin); err != nil {
+				return nil, err
+			}
+		}
+		out, err := exec.Command(bin, "version").CombinedOutput()
 		if err != nil {
-			return nil, fmt.Errorf("%s version: %v", env.sealog, err)
+			return nil, fmt.Errorf("%s version: %v", bin, err)
 		}
 		v := sealogVariants[name]
 		start := func(env *benchEnv, dir string, port int, extraEnv []string) (*exec.Cmd, string, error) {
-			return startSealog(env, dir, port, extraEnv, v)
+			return startSealog(env, bin, dir, port, extraEnv, v)
 		}
 		return &receiver{name: name, version: firstLine(out), start: start}, nil
 	case "rsyslog", "rsyslog-ossl":
@@ -147,7 +157,7 @@ func findReceiver(name string, env *benchEnv, o *options) (*receiver, error) {
 		env.syslogng, env.syslogngEnv = bin, extra
 		return &receiver{name: name, version: firstLine(out), start: startSyslogNG}, nil
 	}
-	return nil, fmt.Errorf("unknown receiver %q (sealog, sealog-noseal, sealog-nofsync, rsyslog, rsyslog-ossl, syslog-ng)", name)
+	return nil, fmt.Errorf("unknown receiver %q (sealog, sealog-noseal, sealog-nofsync, sealog-base, rsyslog, rsyslog-ossl, syslog-ng)", name)
 }
 
 func firstLine(b []byte) string {
@@ -170,19 +180,21 @@ var sealogVariants = map[string]sealogVariant{
 	// never during a run — what rsyslog and syslog-ng do with their
 	// defaults. Not a setting to run a log host on.
 	"sealog-nofsync": {seal: "1s", fsync: "1h"},
+	// Another build (--baseline) with sealog's settings, for an A/B.
+	"sealog-base": {seal: "1s", fsync: "1s"},
 }
 
 // startSealog runs sealog with mutual TLS and a fresh key. --no-chattr
 // because the run directory may be on a filesystem without attributes and
 // must be removable afterwards; chattr costs two ioctls per file, not per
 // event.
-func startSealog(env *benchEnv, dir string, port int, extraEnv []string, v sealogVariant) (*exec.Cmd, string, error) {
+func startSealog(env *benchEnv, bin, dir string, port int, extraEnv []string, v sealogVariant) (*exec.Cmd, string, error) {
 	keys := filepath.Join(dir, "keys")
-	if out, err := exec.Command(env.sealog, "keygen", "--out", keys).CombinedOutput(); err != nil {
+	if out, err := exec.Command(bin, "keygen", "--out", keys).CombinedOutput(); err != nil {
 		return nil, "", fmt.Errorf("sealog keygen: %v: %s", err, out)
 	}
 	logs := filepath.Join(dir, "logs")
-	cmd := exec.Command(env.sealog, "serve",
+	cmd := exec.Command(bin, "serve",
 		"--listen", fmt.Sprintf("127.0.0.1:%d", port),
 		"--tls-cert", env.serverCert, "--tls-key", env.serverKey, "--tls-client-ca", env.ca,
 		"--dir", logs, "--key", filepath.Join(keys, "seal.key"),
