@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 )
 
@@ -14,12 +15,16 @@ import (
 // Run writes a CPU profile covering the whole serve (from start to the
 // end of the graceful stop) and, at stop, a heap profile whose
 // alloc_objects/alloc_space samples count every allocation since start.
-// Read them with `go tool pprof -top BINARY FILE`. Unset (the default),
+// Read them with `go tool pprof -top BINARY FILE`. SEALOG_TRACE names a
+// file for a runtime execution trace of the whole serve, which shows what
+// every goroutine waited for (`go tool trace -pprof=sync FILE`, issue 7:
+// it is how the pipeline was found to be the serial stage). Unset (the default),
 // nothing is started. No listener is opened for this: a log host has no
 // business serving a debug endpoint.
 const (
 	cpuProfileEnv = "SEALOG_CPUPROFILE"
 	memProfileEnv = "SEALOG_MEMPROFILE"
+	traceEnv      = "SEALOG_TRACE"
 )
 
 // startProfiles starts what the environment asks for and returns the
@@ -30,9 +35,24 @@ const (
 // "sealog: profile: mallocs=N total_alloc=BYTES" (runtime.MemStats since
 // process start), which the harness divides by the events written.
 func startProfiles(stderr io.Writer) (stop func()) {
-	cpuPath, memPath := os.Getenv(cpuProfileEnv), os.Getenv(memProfileEnv)
-	if cpuPath == "" && memPath == "" {
+	cpuPath, memPath, tracePath := os.Getenv(cpuProfileEnv), os.Getenv(memProfileEnv), os.Getenv(traceEnv)
+	if cpuPath == "" && memPath == "" && tracePath == "" {
 		return func() {}
+	}
+	var traceFile *os.File
+	if tracePath != "" {
+		f, err := os.Create(tracePath)
+		if err == nil {
+			err = trace.Start(f)
+			if err != nil {
+				f.Close()
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "sealog: %s: %v\n", traceEnv, err)
+		} else {
+			traceFile = f
+		}
 	}
 	var cpuFile *os.File
 	if cpuPath != "" {
@@ -50,6 +70,12 @@ func startProfiles(stderr io.Writer) (stop func()) {
 		}
 	}
 	return func() {
+		if traceFile != nil {
+			trace.Stop()
+			if err := traceFile.Close(); err != nil {
+				fmt.Fprintf(stderr, "sealog: %s: %v\n", traceEnv, err)
+			}
+		}
 		if cpuFile != nil {
 			pprof.StopCPUProfile()
 			if err := cpuFile.Close(); err != nil {

@@ -56,6 +56,7 @@ type options struct {
 	settle       time.Duration
 	rsyslogAuth  string
 	rawOut       string
+	pin          string
 }
 
 func main() {
@@ -93,6 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.verify, "verify", false, "run 'sealog verify' on every sealog run's directory after it stopped")
 	fs.DurationVar(&o.settle, "settle", time.Second, "a receiver has drained when its output has not grown for this long after the loader ended")
 	fs.StringVar(&o.rsyslogAuth, "rsyslog-auth", "x509/certvalid", "rsyslog imtcp StreamDriver.AuthMode: x509/certvalid (client certificates, as sealog) or anon")
+	fs.StringVar(&o.pin, "pin", "", "RECEIVER:LOADER CPU lists for taskset, e.g. 0:1 — a diagnostic of each receiver's rate per core, with the loader off its CPUs; the issue's targets are measured unpinned")
 	fs.StringVar(&o.rawOut, "raw", "", "also write every run as a tab-separated line to this file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -125,6 +127,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, c := range o.conns {
 		if c < 1 || c > 900 {
 			return fmt.Errorf("%w: --conns %d: 1 to 900", errUsage, c)
+		}
+	}
+	if o.pin != "" {
+		recv, load, ok := strings.Cut(o.pin, ":")
+		if !ok || recv == "" || load == "" {
+			return fmt.Errorf("%w: --pin %q is not RECEIVER:LOADER CPU lists (e.g. 0:1)", errUsage, o.pin)
+		}
+		if _, err := exec.LookPath("taskset"); err != nil {
+			return fmt.Errorf("--pin needs taskset (util-linux): %v", err)
 		}
 	}
 	if o.rsyslogAuth != "x509/certvalid" && o.rsyslogAuth != "anon" {
@@ -205,7 +216,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	host, _ := os.Hostname()
 	fmt.Fprintf(stdout, "\nsealog benchmark on %s: %d CPUs (%s), %s, Go %s; load average %s at start, %s %s %s at end; %s\n",
 		host, runtime.NumCPU(), cpuModel(), kernel(), runtime.Version(), load1, load1b, load5, load15, time.Since(start).Round(time.Second))
-	fmt.Fprintf(stdout, "receivers write to %s (%s)\n\n", o.workDir, fsType(o.workDir))
+	fmt.Fprintf(stdout, "receivers write to %s (%s)\n", o.workDir, fsType(o.workDir))
+	if o.pin != "" {
+		recv, load, _ := strings.Cut(o.pin, ":")
+		fmt.Fprintf(stdout, "pinned: receivers on CPUs %s, loader on CPUs %s (a per-core diagnostic, not the issue's setting)\n", recv, load)
+	}
+	fmt.Fprintln(stdout)
 	writeTable(stdout, results, recvs, &o)
 
 	if o.profileDir != "" {

@@ -110,6 +110,7 @@ func runOnce(ctx context.Context, env *benchEnv, r *receiver, row rowKey, count,
 	if err != nil {
 		return fail("%v", err)
 	}
+	cmd = pinned(cmd, env.pinReceiver)
 	logPath := filepath.Join(dir, "receiver.log")
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -148,6 +149,7 @@ func runOnce(ctx context.Context, env *benchEnv, r *receiver, row rowKey, count,
 		"--cert", env.clientCert, "--key", env.clientKey,
 		"--count", strconv.Itoa(count), "--size", strconv.Itoa(row.size),
 		"--connections", strconv.Itoa(row.conns), "--rate", "0", "--timeout", "5m")
+	loader = pinned(loader, env.pinLoader)
 	var lout bytes.Buffer
 	loader.Stdout, loader.Stderr = &lout, &lout
 	loader.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

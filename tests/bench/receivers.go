@@ -29,10 +29,27 @@ type benchEnv struct {
 	rsyslogAuth            string
 	settle                 time.Duration
 	keep, verify, profiled bool
+	// pinReceiver, pinLoader: taskset CPU lists (--pin); empty: unpinned.
+	pinReceiver, pinLoader string
+}
+
+// pinned returns cmd run under taskset on cpus, or cmd itself when cpus
+// is empty. taskset execs the command, so the process's pid and CPU time
+// are the command's own.
+func pinned(cmd *exec.Cmd, cpus string) *exec.Cmd {
+	if cpus == "" {
+		return cmd
+	}
+	p := exec.Command("taskset", append([]string{"-c", cpus, cmd.Path}, cmd.Args[1:]...)...)
+	p.Env, p.Dir = cmd.Env, cmd.Dir
+	return p
 }
 
 func prepare(ctx context.Context, o *options, root string, stderr io.Writer) (*benchEnv, error) {
 	env := &benchEnv{root: root, rsyslogAuth: o.rsyslogAuth, keep: o.keep, verify: o.verify}
+	if o.pin != "" {
+		env.pinReceiver, env.pinLoader, _ = strings.Cut(o.pin, ":")
+	}
 	env.settle = o.settle
 	var err error
 	if o.sealogBin != "" {
