@@ -99,7 +99,7 @@ func Run(ctx context.Context, cfg Config, ls *Listeners, hooks Hooks, stderr io.
 		return err
 	}
 	s.start()
-	defer startProfiles(stderr)() // developer aid, off unless SEALOG_CPUPROFILE/SEALOG_MEMPROFILE (profile.go)
+	defer startProfiles(stderr)() // developer aid, off unless SEALOG_CPUPROFILE/SEALOG_MEMPROFILE/SEALOG_TRACE (profile.go)
 	defer startDebug(stderr)()
 	errc := make(chan error, len(ls.TLS)+len(ls.TCP)+len(ls.UDP))
 	for _, l := range ls.TLS {
