@@ -57,7 +57,11 @@ func (n *Notifier) Notify(state string) error {
 		return err
 	}
 	defer unix.Close(fd)
-	return unix.Sendto(fd, []byte(state), 0, n.addr)
+	// A fresh address each time: Sendto encodes the address into the
+	// SockaddrUnix itself, and the watchdog goroutine notifies while the
+	// server does (a data race the race detector found).
+	addr := unix.SockaddrUnix{Name: n.addr.Name}
+	return unix.Sendto(fd, []byte(state), 0, &addr)
 }
 
 // WatchdogInterval is half of $WATCHDOG_USEC when the watchdog is meant

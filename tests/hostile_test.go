@@ -354,7 +354,9 @@ func TestHostileConnections(t *testing.T) {
 			g.progress(t)
 			hwm := hsStatus(t, s, "VmHWM")
 			t.Logf("%s: VmHWM %.1f MiB (bound %d MiB), goroutines back to %d", tc.name, float64(hwm)/hsMiB, tc.rssMiB, base)
-			if hwm > tc.rssMiB*hsMiB {
+			if raceBuild {
+				t.Logf("race build (SEALOG_TEST_RACE): the detector's shadow memory makes the bound meaningless; not checked")
+			} else if hwm > tc.rssMiB*hsMiB {
 				t.Errorf("VmHWM: got %.1f MiB, want at most %d MiB", float64(hwm)/hsMiB, tc.rssMiB)
 			}
 			g.finish(t)
