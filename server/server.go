@@ -335,7 +335,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.bgCancel()
 		s.bgWG.Wait()
 		s.limiter.flushAll(s.emitSuppressed)
-		close(s.pipe.in)
+		s.pipe.close()
 		select {
 		case <-s.pipe.done:
 		case <-ctx.Done():
