@@ -65,6 +65,9 @@ type stream struct {
 	sealed   int64     // bytes of file covered by its last seal
 	durable  snapshot  // the prefix of file a finished fsync made durable
 	syncing  bool      // an fsync of file is running on the syncer
+	// finalPending: the file rotated out before this one waits on the
+	// syncer for its final fsync, then for its final seal (finalized).
+	finalPending bool
 }
 
 func (st *stream) size() int64 { return st.file.Size() + int64(len(st.pending)) }
@@ -91,7 +94,12 @@ type syncJob struct {
 	// one interval behind keeps what a tail -f or a forwarder reads soon
 	// after it was written in memory.
 	dropTo int64
-	err    error
+	// final: file was rotated out and gets no more bytes; once the fsync
+	// made all of it durable it is final-sealed and closed (finalized).
+	// Its seal and rotate events name next and reason.
+	final        bool
+	next, reason string
+	err          error
 }
 
 // pipeline owns the files, their rotation and the seal chain. One
@@ -109,8 +117,10 @@ type pipeline struct {
 	flushTimer *time.Timer
 	flushArmed bool
 	closed     bool // the queue was closed: finish
-	// syncReq and syncDone talk to the syncer goroutine. At most one job
-	// per stream is in flight, so buffers of 2 never block.
+	// syncReq and syncDone talk to the syncer goroutine. Per stream at
+	// most three jobs are in flight — a periodic fsync of a rotated-out
+	// file, its final fsync, a periodic fsync of the new one — so buffers
+	// of 8 never block.
 	syncReq  chan syncJob
 	syncDone chan syncJob
 	cfg      *Config
@@ -130,6 +140,9 @@ type pipeline struct {
 	failFile  string
 	scratch   []byte
 	now       func() time.Time
+	// laterFinals: final jobs that finished while the holder waited for
+	// another stream's fsync; finalized at the next top-level step.
+	laterFinals []syncJob
 }
 
 func newPipeline(cfg *Config, chain *seal.Chain, ids *writer.IDGen, chattr bool, log *slog.Logger, stderr io.Writer) *pipeline {
@@ -139,8 +152,8 @@ func newPipeline(cfg *Config, chain *seal.Chain, ids *writer.IDGen, chattr bool,
 		kick:       make(chan struct{}, 1),
 		syncNote:   make(chan struct{}, 1),
 		flushTimer: func() *time.Timer { t := time.NewTimer(time.Hour); t.Stop(); return t }(),
-		syncReq:    make(chan syncJob, 2),
-		syncDone:   make(chan syncJob, 2),
+		syncReq:    make(chan syncJob, 8),
+		syncDone:   make(chan syncJob, 8),
 		cfg:        cfg,
 		policy:     rotate.Policy{MaxSize: cfg.RotateSize, Interval: cfg.RotateInterval},
 		chattr:     chattr,
@@ -303,6 +316,7 @@ func (p *pipeline) run() {
 		}
 		p.mu.Lock()
 		p.handle(ev, rotateTimer)
+		p.finalizeLater()
 		if p.closed {
 			for b := range p.in { // closed: what is left, then the end
 				p.accept(b)
@@ -483,6 +497,7 @@ func (p *pipeline) syncer() {
 // holder of p.mu receives from syncDone, so waitSync, which waits there
 // under p.mu, never has its job taken by another goroutine.
 func (p *pipeline) takeSynced() {
+	p.finalizeLater()
 	for {
 		select {
 		case j := <-p.syncDone:
@@ -514,10 +529,14 @@ func (p *pipeline) startSync(st *stream) {
 // under p.mu, which holds clients back until it succeeds (fail closed,
 // SPEC §5).
 func (p *pipeline) synced(j syncJob) {
-	j.st.syncing = false
-	if j.file != j.st.file {
-		return // cannot happen: finalize waits for the job first
+	if j.final {
+		p.finalized(j)
+		return
 	}
+	if j.file != j.st.file {
+		return // a rotated-out file's: its final job covers it
+	}
+	j.st.syncing = false
 	if j.err != nil {
 		p.sync(j.st)
 		return
@@ -531,7 +550,43 @@ func (p *pipeline) synced(j syncJob) {
 // file can be synced here, sealed final and closed.
 func (p *pipeline) waitSync(st *stream) {
 	for st.syncing {
-		p.synced(<-p.syncDone)
+		p.awaitJob(st)
+	}
+}
+
+// awaitJob takes one finished job while the caller waits for one of st's.
+// A final job of the other stream is kept in laterFinals instead, so
+// that no file is finalized in the middle of another stream's sync or
+// rotation.
+func (p *pipeline) awaitJob(st *stream) {
+	j := <-p.syncDone
+	if j.final && j.st != st {
+		p.laterFinals = append(p.laterFinals, j)
+		return
+	}
+	p.synced(j)
+}
+
+// waitFinal waits until the file rotated out of st is finalized.
+func (p *pipeline) waitFinal(st *stream) {
+	for i := 0; i < len(p.laterFinals); i++ {
+		if j := p.laterFinals[i]; j.st == st {
+			p.laterFinals = append(p.laterFinals[:i], p.laterFinals[i+1:]...)
+			p.finalized(j)
+			i = -1 // finalized may have changed the list
+		}
+	}
+	for st.finalPending {
+		p.awaitJob(st)
+	}
+}
+
+// finalizeLater finalizes the files whose final jobs awaitJob kept.
+func (p *pipeline) finalizeLater() {
+	for len(p.laterFinals) > 0 {
+		j := p.laterFinals[0]
+		p.laterFinals = p.laterFinals[1:]
+		p.finalized(j)
 	}
 }
 
@@ -601,17 +656,18 @@ func (p *pipeline) checkpoint(st *stream) {
 		p.sync(st)
 	}
 	if st.durable.size > st.sealed {
-		p.seal(st, seal.KindCheckpoint, st.durable)
+		p.sealFile(st.file, seal.KindCheckpoint, st.durable)
+		st.sealed = st.durable.size
 	}
 }
 
-// seal asks the chain for a seal of the prefix snap of the stream's file,
-// which the caller made durable first (SPEC §4 order on disk).
-func (p *pipeline) seal(st *stream, kind seal.Kind, snap snapshot) seal.Record {
+// sealFile asks the chain for a seal of the prefix snap of file, which
+// the caller made durable first (SPEC §4 order on disk).
+func (p *pipeline) sealFile(file *rotate.File, kind seal.Kind, snap snapshot) seal.Record {
 	var rec seal.Record
 	for {
 		var err error
-		rec, err = p.chain.Seal(kind, st.file.Name(), snap.size, snap.lines, snap.sum)
+		rec, err = p.chain.Seal(kind, file.Name(), snap.size, snap.lines, snap.sum)
 		if err == nil {
 			break
 		}
@@ -625,7 +681,6 @@ func (p *pipeline) seal(st *stream, kind seal.Kind, snap snapshot) seal.Record {
 		p.fail("seals.log", "seal", err)
 	}
 	p.recovered()
-	st.sealed = snap.size
 	return rec
 }
 
@@ -641,9 +696,16 @@ func (p *pipeline) finalize(st *stream) (rec seal.Record, name string, immutable
 	// The file is complete and durable: nothing of it needs to stay in
 	// memory (see rotate.File.DropCache).
 	_ = st.file.DropCache(st.durable.size)
-	rec = p.seal(st, seal.KindFinal, st.durable)
-	name, path := st.file.Name(), st.file.Path()
-	if err := st.file.Close(); err != nil {
+	rec = p.sealFile(st.file, seal.KindFinal, st.durable)
+	st.sealed = st.durable.size
+	return rec, st.file.Name(), p.closeSealed(st.file)
+}
+
+// closeSealed closes a final-sealed file and makes it immutable. It
+// returns the error of the latter, for the caller to report.
+func (p *pipeline) closeSealed(f *rotate.File) (immutableErr error) {
+	name, path := f.Name(), f.Path()
+	if err := f.Close(); err != nil {
 		p.log.Error("close", "file", name, "err", err)
 	}
 	if p.chattr {
@@ -652,7 +714,7 @@ func (p *pipeline) finalize(st *stream) (rec seal.Record, name string, immutable
 			fmt.Fprintf(p.stderr, "sealog: cannot make %s immutable: %v\n", name, err)
 		}
 	}
-	return rec, name, immutableErr
+	return immutableErr
 }
 
 // reportFinal writes what a final seal left to say into the security file.
@@ -681,9 +743,18 @@ func (p *pipeline) sealEvent(rec seal.Record) {
 	p.securityEvent("seal", "success", &d)
 }
 
-// rotate closes the stream's file with a final seal and opens the next.
+// rotate opens the stream's next file and hands the full one to the
+// syncer for its final fsync; finalized seals and closes it once that is
+// done. Writing goes on into the new file meanwhile: with the default
+// --rotate-size of 128 MiB a busy server rotates every few hundred
+// milliseconds, and waiting for each final fsync under p.mu was a quarter
+// of the time the pipeline was busy (issue 7). At most one file per
+// stream waits for its final seal.
 func (p *pipeline) rotate(st *stream, reason string) {
-	rec, old, immErr := p.finalize(st)
+	p.waitFinal(st)
+	p.flush(st)
+	old := st.file
+	snap := snapshotOf(old)
 	for {
 		next, err := p.openStream(st.name, p.now())
 		if err == nil {
@@ -693,11 +764,33 @@ func (p *pipeline) rotate(st *stream, reason string) {
 		p.fail(st.name, "create", err)
 	}
 	p.recovered()
-	p.reportFinal(st, rec, immErr)
+	st.finalPending = true
+	p.syncReq <- syncJob{st: st, file: old, snap: snap, dropTo: snap.size, final: true, next: st.file.Name(), reason: reason}
+}
+
+// finalized completes a rotated-out file once its final fsync returned:
+// the final seal, close, chattr +i, then the seal and rotate events. A
+// failed fsync is retried here, holding clients back (SPEC §5).
+func (p *pipeline) finalized(j syncJob) {
+	j.st.finalPending = false
+	if j.err != nil {
+		for {
+			err := j.file.Sync()
+			if err == nil {
+				break
+			}
+			p.fail(j.file.Name(), "fsync", err)
+		}
+		p.recovered()
+		_ = j.file.DropCache(j.snap.size)
+	}
+	rec := p.sealFile(j.file, seal.KindFinal, j.snap)
+	immErr := p.closeSealed(j.file)
+	p.reportFinal(j.st, rec, immErr)
 	var d writer.Detail
-	d.Str("file", old)
-	d.Str("next", st.file.Name())
-	d.Str("reason", reason)
+	d.Str("file", rec.File)
+	d.Str("next", j.next)
+	d.Str("reason", j.reason)
 	d.Int("seq", int64(rec.Seq))
 	p.securityEvent("rotate", "success", &d)
 }
@@ -708,7 +801,9 @@ func (p *pipeline) finish() {
 	var d writer.Detail
 	d.Int("messages", p.written)
 	p.securityEvent("stop", "success", &d)
+	p.waitFinal(p.events)
 	rec, _, immErr := p.finalize(p.events)
 	p.reportFinal(p.events, rec, immErr)
+	p.waitFinal(p.security)
 	p.finalize(p.security) // its own final seal lives in seals.log only
 }
