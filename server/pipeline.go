@@ -68,6 +68,7 @@ type stream struct {
 	// finalPending: the file rotated out before this one waits on the
 	// syncer for its final fsync, then for its final seal (finalized).
 	finalPending bool
+	sealing      bool // a checkpoint seal of file is running on the syncer
 }
 
 func (st *stream) size() int64 { return st.file.Size() + int64(len(st.pending)) }
@@ -100,6 +101,16 @@ type syncJob struct {
 	final        bool
 	next, reason string
 	err          error
+	// kind, when set, is the seal the syncer makes of snap after the
+	// fsync (final jobs) or instead of it (sealOnly: a checkpoint of a
+	// prefix already durable), off p.mu: each seal fsyncs seals.log and
+	// the key state, and on ext4 such an fsync waits for the journal,
+	// which waits for the events file's data (issue 7). rec and sealErr
+	// are its result.
+	kind     seal.Kind
+	sealOnly bool
+	rec      seal.Record
+	sealErr  error
 }
 
 // pipeline owns the files, their rotation and the seal chain. One
@@ -118,9 +129,10 @@ type pipeline struct {
 	flushArmed bool
 	closed     bool // the queue was closed: finish
 	// syncReq and syncDone talk to the syncer goroutine. Per stream at
-	// most three jobs are in flight — a periodic fsync of a rotated-out
-	// file, its final fsync, a periodic fsync of the new one — so buffers
-	// of 8 never block.
+	// most five jobs are in flight — a periodic fsync and a checkpoint
+	// seal of a rotated-out file, its final fsync and seal, a periodic
+	// fsync and a checkpoint seal of the new one — so buffers of 16 never
+	// block.
 	syncReq  chan syncJob
 	syncDone chan syncJob
 	cfg      *Config
@@ -152,8 +164,8 @@ func newPipeline(cfg *Config, chain *seal.Chain, ids *writer.IDGen, chattr bool,
 		kick:       make(chan struct{}, 1),
 		syncNote:   make(chan struct{}, 1),
 		flushTimer: func() *time.Timer { t := time.NewTimer(time.Hour); t.Stop(); return t }(),
-		syncReq:    make(chan syncJob, 8),
-		syncDone:   make(chan syncJob, 8),
+		syncReq:    make(chan syncJob, 16),
+		syncDone:   make(chan syncJob, 16),
 		cfg:        cfg,
 		policy:     rotate.Policy{MaxSize: cfg.RotateSize, Interval: cfg.RotateInterval},
 		chattr:     chattr,
@@ -479,11 +491,19 @@ func (p *pipeline) flush(st *stream) {
 // goroutine: a write-back of many megabytes must not stall writing.
 func (p *pipeline) syncer() {
 	for j := range p.syncReq {
-		j.err = j.file.Sync()
-		if j.err == nil {
-			// Advice only: a kernel that does not take it costs memory,
-			// not data.
-			_ = j.file.DropCache(j.dropTo)
+		if !j.sealOnly {
+			j.err = j.file.Sync()
+			if j.err == nil {
+				// Advice only: a kernel that does not take it costs
+				// memory, not data.
+				_ = j.file.DropCache(j.dropTo)
+			}
+		}
+		if j.err == nil && j.kind != "" {
+			j.sealErr = j.file.SyncDir()
+			if j.sealErr == nil {
+				j.rec, j.sealErr = p.chain.Seal(j.kind, j.file.Name(), j.snap.size, j.snap.lines, j.snap.sum)
+			}
 		}
 		p.syncDone <- j
 		select {
@@ -533,6 +553,13 @@ func (p *pipeline) synced(j syncJob) {
 		p.finalized(j)
 		return
 	}
+	if j.sealOnly {
+		if j.file == j.st.file {
+			j.st.sealing = false
+		}
+		p.sealed(j)
+		return
+	}
 	if j.file != j.st.file {
 		return // a rotated-out file's: its final job covers it
 	}
@@ -565,6 +592,28 @@ func (p *pipeline) awaitJob(st *stream) {
 		return
 	}
 	p.synced(j)
+}
+
+// sealed takes the result of a seal the syncer made. A failed seal is
+// made again here, under p.mu, which holds clients back until it
+// succeeds (the chain finishes a seal line it began); an unsaved key
+// state is only a warning (see sealFile).
+func (p *pipeline) sealed(j syncJob) seal.Record {
+	if j.sealErr == nil {
+		return j.rec
+	}
+	if errors.Is(j.sealErr, seal.ErrKeyPersist) {
+		fmt.Fprintf(p.stderr, "sealog: warning: %v\n", j.sealErr)
+		return j.rec
+	}
+	return p.sealFile(j.file, j.kind, j.snap)
+}
+
+// waitSealing waits until no checkpoint seal of st's file is running.
+func (p *pipeline) waitSealing(st *stream) {
+	for st.sealing {
+		p.awaitJob(st)
+	}
 }
 
 // waitFinal waits until the file rotated out of st is finalized.
@@ -655,9 +704,10 @@ func (p *pipeline) checkpoint(st *stream) {
 		p.flush(st)
 		p.sync(st)
 	}
-	if st.durable.size > st.sealed {
-		p.sealFile(st.file, seal.KindCheckpoint, st.durable)
+	if st.durable.size > st.sealed && !st.sealing {
+		st.sealing = true
 		st.sealed = st.durable.size
+		p.syncReq <- syncJob{st: st, file: st.file, snap: st.durable, kind: seal.KindCheckpoint, sealOnly: true}
 	}
 }
 
@@ -666,8 +716,12 @@ func (p *pipeline) checkpoint(st *stream) {
 func (p *pipeline) sealFile(file *rotate.File, kind seal.Kind, snap snapshot) seal.Record {
 	var rec seal.Record
 	for {
-		var err error
-		rec, err = p.chain.Seal(kind, file.Name(), snap.size, snap.lines, snap.sum)
+		// A file never synced (an empty one) has its name made durable
+		// before a seal names it.
+		err := file.SyncDir()
+		if err == nil {
+			rec, err = p.chain.Seal(kind, file.Name(), snap.size, snap.lines, snap.sum)
+		}
 		if err == nil {
 			break
 		}
@@ -765,7 +819,8 @@ func (p *pipeline) rotate(st *stream, reason string) {
 	}
 	p.recovered()
 	st.finalPending = true
-	p.syncReq <- syncJob{st: st, file: old, snap: snap, dropTo: snap.size, final: true, next: st.file.Name(), reason: reason}
+	p.syncReq <- syncJob{st: st, file: old, snap: snap, dropTo: snap.size, final: true, next: st.file.Name(), reason: reason,
+		kind: seal.KindFinal}
 }
 
 // finalized completes a rotated-out file once its final fsync returned:
@@ -773,6 +828,7 @@ func (p *pipeline) rotate(st *stream, reason string) {
 // failed fsync is retried here, holding clients back (SPEC §5).
 func (p *pipeline) finalized(j syncJob) {
 	j.st.finalPending = false
+	var rec seal.Record
 	if j.err != nil {
 		for {
 			err := j.file.Sync()
@@ -783,8 +839,10 @@ func (p *pipeline) finalized(j syncJob) {
 		}
 		p.recovered()
 		_ = j.file.DropCache(j.snap.size)
+		rec = p.sealFile(j.file, seal.KindFinal, j.snap)
+	} else {
+		rec = p.sealed(j)
 	}
-	rec := p.sealFile(j.file, seal.KindFinal, j.snap)
 	immErr := p.closeSealed(j.file)
 	p.reportFinal(j.st, rec, immErr)
 	var d writer.Detail
@@ -801,9 +859,13 @@ func (p *pipeline) finish() {
 	var d writer.Detail
 	d.Int("messages", p.written)
 	p.securityEvent("stop", "success", &d)
+	// The chain's last seals of both files come after every seal the
+	// syncer still makes of them.
 	p.waitFinal(p.events)
+	p.waitSealing(p.events)
 	rec, _, immErr := p.finalize(p.events)
 	p.reportFinal(p.events, rec, immErr)
 	p.waitFinal(p.security)
+	p.waitSealing(p.security)
 	p.finalize(p.security) // its own final seal lives in seals.log only
 }
