@@ -554,9 +554,16 @@ func (p *pipeline) synced(j syncJob) {
 		return
 	}
 	if j.sealOnly {
-		if j.file == j.st.file {
-			j.st.sealing = false
+		if j.file != j.st.file {
+			// A checkpoint of a file rotated out since: its final seal,
+			// made after this one on the syncer, covers all of it, and a
+			// checkpoint made again now would follow the final seal.
+			if j.sealErr != nil {
+				fmt.Fprintf(p.stderr, "sealog: warning: checkpoint of %s before its final seal: %v\n", j.file.Name(), j.sealErr)
+			}
+			return
 		}
+		j.st.sealing = false
 		p.sealed(j)
 		return
 	}
