@@ -487,8 +487,10 @@ func (p *pipeline) flush(st *stream) {
 	p.recovered()
 }
 
-// syncer runs fsyncs handed to it, one at a time, off the pipeline
-// goroutine: a write-back of many megabytes must not stall writing.
+// syncer runs the fsyncs and seals handed to it, one at a time and in
+// order, off p.mu: a write-back of many megabytes, or a seal's fsync that
+// waits for one, must not stall writing. Each seal follows the fsync of
+// the bytes it covers (SPEC §4 order on disk).
 func (p *pipeline) syncer() {
 	for j := range p.syncReq {
 		if !j.sealOnly {
