@@ -27,6 +27,27 @@ const (
 	traceEnv      = "SEALOG_TRACE"
 )
 
+// startRecording creates path and starts a recording into it (a trace or
+// a CPU profile). It returns the file to close after stopping, or nil if
+// path is empty or the start failed (said on stderr under the name of the
+// variable env).
+func startRecording(env, path string, start func(io.Writer) error, stderr io.Writer) *os.File {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		if err = start(f); err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "sealog: %s: %v\n", env, err)
+		return nil
+	}
+	return f
+}
+
 // startProfiles starts what the environment asks for and returns the
 // function that finishes it. Failures go to stderr and never stop the
 // server: a profile is not worth a lost event.
@@ -39,36 +60,8 @@ func startProfiles(stderr io.Writer) (stop func()) {
 	if cpuPath == "" && memPath == "" && tracePath == "" {
 		return func() {}
 	}
-	var traceFile *os.File
-	if tracePath != "" {
-		f, err := os.Create(tracePath)
-		if err == nil {
-			err = trace.Start(f)
-			if err != nil {
-				f.Close()
-			}
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "sealog: %s: %v\n", traceEnv, err)
-		} else {
-			traceFile = f
-		}
-	}
-	var cpuFile *os.File
-	if cpuPath != "" {
-		f, err := os.Create(cpuPath)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-			if err != nil {
-				f.Close()
-			}
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "sealog: %s: %v\n", cpuProfileEnv, err)
-		} else {
-			cpuFile = f
-		}
-	}
+	traceFile := startRecording(traceEnv, tracePath, trace.Start, stderr)
+	cpuFile := startRecording(cpuProfileEnv, cpuPath, pprof.StartCPUProfile, stderr)
 	return func() {
 		if traceFile != nil {
 			trace.Stop()
