@@ -159,26 +159,19 @@ func Create(dir, stream string, now time.Time, chattr bool) (*File, error) {
 		}
 		t = t.Add(time.Millisecond)
 	}
-	fail := func(err error, flagged bool) (*File, error) {
-		if flagged {
-			_ = withFd(f, func(fd int) error {
-				flags, err := getFlags(fd)
-				if err == nil {
-					err = setFlags(fd, flags&^(flagAppend|flagImmutable))
-				}
-				return err
-			})
-		}
+	// Nothing after SetAppendOnly can fail, so the file to remove never
+	// carries an attribute.
+	fail := func(err error) (*File, error) {
 		_ = f.Close()
 		_ = os.Remove(path)
 		return nil, err
 	}
 	if err := f.Chmod(fileMode); err != nil {
-		return fail(fmt.Errorf("create %s: %w", path, err), false)
+		return fail(fmt.Errorf("create %s: %w", path, err))
 	}
 	if chattr {
 		if err := SetAppendOnly(f); err != nil {
-			return fail(err, false)
+			return fail(err)
 		}
 	}
 	return &File{f: f, name: name, path: path, opened: t, h: sha256.New()}, nil

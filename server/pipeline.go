@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -95,23 +96,23 @@ type syncJob struct {
 	// one interval behind keeps what a tail -f or a forwarder reads soon
 	// after it was written in memory.
 	dropTo int64
-	// final: file was rotated out and gets no more bytes; once the fsync
-	// made all of it durable it is final-sealed and closed (finalized).
-	// Its seal and rotate events name next and reason.
-	final        bool
+	err    error
+	// kind, when set, is the seal the syncer makes of snap, off p.mu:
+	// each seal fsyncs seals.log and the key state, and on ext4 such an
+	// fsync waits for the journal, which waits for the events file's data
+	// (issue 7). KindFinal: file was rotated out and gets no more bytes;
+	// the syncer fsyncs it, seals it, and finalized closes it (its rotate
+	// event names next and reason). KindCheckpoint: snap is already
+	// durable, so there is no fsync, only the seal. rec and sealErr are
+	// the seal's result.
+	kind         seal.Kind
 	next, reason string
-	err          error
-	// kind, when set, is the seal the syncer makes of snap after the
-	// fsync (final jobs) or instead of it (sealOnly: a checkpoint of a
-	// prefix already durable), off p.mu: each seal fsyncs seals.log and
-	// the key state, and on ext4 such an fsync waits for the journal,
-	// which waits for the events file's data (issue 7). rec and sealErr
-	// are its result.
-	kind     seal.Kind
-	sealOnly bool
-	rec      seal.Record
-	sealErr  error
+	rec          seal.Record
+	sealErr      error
 }
+
+func (j *syncJob) final() bool    { return j.kind == seal.KindFinal }
+func (j *syncJob) sealOnly() bool { return j.kind == seal.KindCheckpoint }
 
 // pipeline owns the files, their rotation and the seal chain. One
 // goroutine at a time touches them: whoever holds mu.
@@ -493,7 +494,7 @@ func (p *pipeline) flush(st *stream) {
 // the bytes it covers (SPEC §4 order on disk).
 func (p *pipeline) syncer() {
 	for j := range p.syncReq {
-		if !j.sealOnly {
+		if !j.sealOnly() {
 			j.err = j.file.Sync()
 			if j.err == nil {
 				// Advice only: a kernel that does not take it costs
@@ -502,10 +503,9 @@ func (p *pipeline) syncer() {
 			}
 		}
 		if j.err == nil && j.kind != "" {
-			j.sealErr = j.file.SyncDir()
-			if j.sealErr == nil {
-				j.rec, j.sealErr = p.chain.Seal(j.kind, j.file.Name(), j.snap.size, j.snap.lines, j.snap.sum)
-			}
+			// The file's name is durable: this Sync, or the one that
+			// made the checkpointed prefix durable, synced its directory.
+			j.rec, j.sealErr = p.chain.Seal(j.kind, j.file.Name(), j.snap.size, j.snap.lines, j.snap.sum)
 		}
 		p.syncDone <- j
 		select {
@@ -519,7 +519,6 @@ func (p *pipeline) syncer() {
 // holder of p.mu receives from syncDone, so waitSync, which waits there
 // under p.mu, never has its job taken by another goroutine.
 func (p *pipeline) takeSynced() {
-	p.finalizeLater()
 	for {
 		select {
 		case j := <-p.syncDone:
@@ -551,11 +550,11 @@ func (p *pipeline) startSync(st *stream) {
 // under p.mu, which holds clients back until it succeeds (fail closed,
 // SPEC §5).
 func (p *pipeline) synced(j syncJob) {
-	if j.final {
+	if j.final() {
 		p.finalized(j)
 		return
 	}
-	if j.sealOnly {
+	if j.sealOnly() {
 		if j.file != j.st.file {
 			// A checkpoint of a file rotated out since: its final seal,
 			// made after this one on the syncer, covers all of it, and a
@@ -596,7 +595,7 @@ func (p *pipeline) waitSync(st *stream) {
 // rotation.
 func (p *pipeline) awaitJob(st *stream) {
 	j := <-p.syncDone
-	if j.final && j.st != st {
+	if j.final() && j.st != st {
 		p.laterFinals = append(p.laterFinals, j)
 		return
 	}
@@ -627,12 +626,10 @@ func (p *pipeline) waitSealing(st *stream) {
 
 // waitFinal waits until the file rotated out of st is finalized.
 func (p *pipeline) waitFinal(st *stream) {
-	for i := 0; i < len(p.laterFinals); i++ {
-		if j := p.laterFinals[i]; j.st == st {
-			p.laterFinals = append(p.laterFinals[:i], p.laterFinals[i+1:]...)
-			p.finalized(j)
-			i = -1 // finalized may have changed the list
-		}
+	if i := slices.IndexFunc(p.laterFinals, func(j syncJob) bool { return j.st == st }); i >= 0 {
+		j := p.laterFinals[i]
+		p.laterFinals = slices.Delete(p.laterFinals, i, i+1)
+		p.finalized(j) // at most one final per stream is ever pending
 	}
 	for st.finalPending {
 		p.awaitJob(st)
@@ -716,7 +713,7 @@ func (p *pipeline) checkpoint(st *stream) {
 	if st.durable.size > st.sealed && !st.sealing {
 		st.sealing = true
 		st.sealed = st.durable.size
-		p.syncReq <- syncJob{st: st, file: st.file, snap: st.durable, kind: seal.KindCheckpoint, sealOnly: true}
+		p.syncReq <- syncJob{st: st, file: st.file, snap: st.durable, kind: seal.KindCheckpoint}
 	}
 }
 
@@ -753,7 +750,7 @@ func (p *pipeline) sealFile(file *rotate.File, kind seal.Kind, snap snapshot) se
 //
 // It returns the error of making the file immutable, which the caller
 // reports once the security stream can take lines again.
-func (p *pipeline) finalize(st *stream) (rec seal.Record, name string, immutableErr error) {
+func (p *pipeline) finalize(st *stream) (rec seal.Record, immutableErr error) {
 	p.flush(st)
 	p.sync(st)
 	// The file is complete and durable: nothing of it needs to stay in
@@ -761,7 +758,7 @@ func (p *pipeline) finalize(st *stream) (rec seal.Record, name string, immutable
 	_ = st.file.DropCache(st.durable.size)
 	rec = p.sealFile(st.file, seal.KindFinal, st.durable)
 	st.sealed = st.durable.size
-	return rec, st.file.Name(), p.closeSealed(st.file)
+	return rec, p.closeSealed(st.file)
 }
 
 // closeSealed closes a final-sealed file and makes it immutable. It
@@ -828,8 +825,7 @@ func (p *pipeline) rotate(st *stream, reason string) {
 	}
 	p.recovered()
 	st.finalPending = true
-	p.syncReq <- syncJob{st: st, file: old, snap: snap, dropTo: snap.size, final: true, next: st.file.Name(), reason: reason,
-		kind: seal.KindFinal}
+	p.syncReq <- syncJob{st: st, file: old, snap: snap, dropTo: snap.size, kind: seal.KindFinal, next: st.file.Name(), reason: reason}
 }
 
 // finalized completes a rotated-out file once its final fsync returned:
@@ -872,7 +868,7 @@ func (p *pipeline) finish() {
 	// syncer still makes of them.
 	p.waitFinal(p.events)
 	p.waitSealing(p.events)
-	rec, _, immErr := p.finalize(p.events)
+	rec, immErr := p.finalize(p.events)
 	p.reportFinal(p.events, rec, immErr)
 	p.waitFinal(p.security)
 	p.waitSealing(p.security)
