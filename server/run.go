@@ -92,6 +92,14 @@ type Hooks struct {
 // Run serves cfg on ls until ctx is cancelled (SIGTERM/SIGINT), reloading
 // TLS material on SIGHUP, then stops gracefully (SPEC §5).
 func Run(ctx context.Context, cfg Config, ls *Listeners, hooks Hooks, stderr io.Writer) error {
+	// SIGHUP is caught first, before New: the listeners are bound
+	// already, so a client (or a `systemctl reload`) may see the port
+	// open before the server is ready, and a SIGHUP then must reload, not
+	// kill the process (Go's default for SIGHUP). One that comes early
+	// waits in the channel.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s, err := New(cfg, ls.Describe(), log, stderr)
 	if err != nil {
@@ -111,11 +119,6 @@ func Run(ctx context.Context, cfg Config, ls *Listeners, hooks Hooks, stderr io.
 	for _, pc := range ls.UDP {
 		go func() { errc <- s.ServePacket(pc) }()
 	}
-	// SIGHUP is caught before READY=1: a `systemctl reload` right after
-	// start must reload, not kill the process (Go's default for SIGHUP).
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	if hooks.Ready != nil {
 		hooks.Ready()
 	}
