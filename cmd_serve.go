@@ -18,6 +18,11 @@ import (
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	// First of all: with socket activation the ports are open before the
+	// process even starts (see server.Hooks.Hangup).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	cfg := server.DefaultConfig()
 	cfg.Version = version
 	fs := newFlagSet("serve", "serve [flags]", stdout)
@@ -122,6 +127,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer stop()
 	notifier := systemd.NewNotifier()
 	hooks := server.Hooks{
+		Hangup: hup,
 		Ready: func() {
 			notifier.Notify("READY=1\nSTATUS=serving " + strings.Join(ls.Describe(), ", "))
 			notifier.StartWatchdog(ctx)

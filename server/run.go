@@ -87,19 +87,24 @@ type Hooks struct {
 	Ready    func() // every listener is serving
 	Stopping func() // graceful stop has begun
 	Reloaded func(err error)
+	// Hangup delivers SIGHUP. The caller registers it before it binds
+	// the listeners: once a port is open, a client or a `systemctl
+	// reload` may send SIGHUP, which must reload, not kill the process
+	// (Go's default for SIGHUP); one that comes before the server is
+	// ready waits in the channel. Nil: Run registers its own.
+	Hangup <-chan os.Signal
 }
 
 // Run serves cfg on ls until ctx is cancelled (SIGTERM/SIGINT), reloading
 // TLS material on SIGHUP, then stops gracefully (SPEC §5).
 func Run(ctx context.Context, cfg Config, ls *Listeners, hooks Hooks, stderr io.Writer) error {
-	// SIGHUP is caught first, before New: the listeners are bound
-	// already, so a client (or a `systemctl reload`) may see the port
-	// open before the server is ready, and a SIGHUP then must reload, not
-	// kill the process (Go's default for SIGHUP). One that comes early
-	// waits in the channel.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	hup := hooks.Hangup
+	if hup == nil {
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGHUP)
+		defer signal.Stop(c)
+		hup = c
+	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s, err := New(cfg, ls.Describe(), log, stderr)
 	if err != nil {
