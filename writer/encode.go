@@ -83,15 +83,19 @@ func appendEncoded[T string | []byte](dst []byte, src T) []byte {
 }
 
 // skipClean32 returns the length of the longest prefix of src made of
-// whole 32-byte blocks that need no escaping. Messages are []byte, and a
-// loop of its own on a concrete type keeps its constants and index in
-// registers (the generic shape spilled them); strings (server values, a
-// few bytes) skip it.
+// whole 32-byte blocks that need no escaping. Messages are []byte and go
+// to cleanBlocks; strings (server values, a few bytes) skip it.
 func skipClean32[T string | []byte](src T) int {
-	b, ok := any(src).([]byte)
-	if !ok {
-		return 0
+	if b, ok := any(src).([]byte); ok {
+		return cleanBlocks(b)
 	}
+	return 0
+}
+
+// cleanBlocksSWAR is cleanBlocks 32 bytes a step with word tricks. A
+// loop of its own on a concrete type keeps its constants and index in
+// registers (the generic shape spilled them).
+func cleanBlocksSWAR(b []byte) int {
 	i := 0
 	for ; len(b)-i >= 32; i += 32 {
 		w := b[i : i+32 : i+32]
