@@ -55,9 +55,9 @@ func AppendEncoded(dst, src []byte) []byte {
 // that server strings (AUTH) are encoded without a conversion.
 func appendEncoded[T string | []byte](dst []byte, src T) []byte {
 	start := 0 // first byte of src not yet appended
-	// Clean text first, 32 bytes a step (issue 7: a 1 KiB message is
-	// mostly this loop); the first step that meets a byte to escape falls
-	// through to the word and byte loops below.
+	// Clean text first, in whole 32-byte blocks (issue 7: a 1 KiB
+	// message is mostly this scan); the first block that holds a byte to
+	// escape falls through to the word and byte loops below.
 	i := skipClean32(src)
 	for i < len(src) {
 		// Skip clean words 8 bytes at a time: typical messages are
