@@ -516,7 +516,7 @@ func (p *pipeline) syncer() {
 }
 
 // takeSynced takes the results of the fsyncs that finished. Only the
-// holder of p.mu receives from syncDone, so waitSync, which waits there
+// holder of p.mu receives from syncDone, so awaitJob, which waits there
 // under p.mu, never has its job taken by another goroutine.
 func (p *pipeline) takeSynced() {
 	for {
@@ -581,10 +581,10 @@ func (p *pipeline) synced(j syncJob) {
 	}
 }
 
-// waitSync waits until no fsync of the stream's file is running, so the
-// file can be synced here, sealed final and closed.
-func (p *pipeline) waitSync(st *stream) {
-	for st.syncing {
+// awaitWhile takes finished jobs until *busy, a flag of st that one of
+// st's jobs clears (syncing, sealing, finalPending), is false.
+func (p *pipeline) awaitWhile(st *stream, busy *bool) {
+	for *busy {
 		p.awaitJob(st)
 	}
 }
@@ -617,13 +617,6 @@ func (p *pipeline) sealed(j syncJob) seal.Record {
 	return p.sealFile(j.file, j.kind, j.snap)
 }
 
-// waitSealing waits until no checkpoint seal of st's file is running.
-func (p *pipeline) waitSealing(st *stream) {
-	for st.sealing {
-		p.awaitJob(st)
-	}
-}
-
 // waitFinal waits until the file rotated out of st is finalized.
 func (p *pipeline) waitFinal(st *stream) {
 	if i := slices.IndexFunc(p.laterFinals, func(j syncJob) bool { return j.st == st }); i >= 0 {
@@ -631,9 +624,7 @@ func (p *pipeline) waitFinal(st *stream) {
 		p.laterFinals = slices.Delete(p.laterFinals, i, i+1)
 		p.finalized(j) // at most one final per stream is ever pending
 	}
-	for st.finalPending {
-		p.awaitJob(st)
-	}
+	p.awaitWhile(st, &st.finalPending)
 }
 
 // finalizeLater finalizes the files whose final jobs awaitJob kept.
@@ -648,19 +639,25 @@ func (p *pipeline) finalizeLater() {
 // sync makes all the stream's written bytes durable now, retrying like
 // flush.
 func (p *pipeline) sync(st *stream) {
-	p.waitSync(st)
+	p.awaitWhile(st, &st.syncing) // no fsync of the file on the syncer
 	if st.durable.size == st.file.Size() {
 		return
 	}
 	snap := snapshotOf(st.file)
+	p.syncRetrying(st.file)
+	st.durable = snap
+}
+
+// syncRetrying fsyncs f until it succeeds, reporting each failure and
+// holding clients back meanwhile (fail closed, SPEC §5).
+func (p *pipeline) syncRetrying(f *rotate.File) {
 	for {
-		err := st.file.Sync()
+		err := f.Sync()
 		if err == nil {
 			break
 		}
-		p.fail(st.file.Name(), "fsync", err)
+		p.fail(f.Name(), "fsync", err)
 	}
-	st.durable = snap
 	p.recovered()
 }
 
@@ -835,14 +832,7 @@ func (p *pipeline) finalized(j syncJob) {
 	j.st.finalPending = false
 	var rec seal.Record
 	if j.err != nil {
-		for {
-			err := j.file.Sync()
-			if err == nil {
-				break
-			}
-			p.fail(j.file.Name(), "fsync", err)
-		}
-		p.recovered()
+		p.syncRetrying(j.file)
 		_ = j.file.DropCache(j.snap.size)
 		rec = p.sealFile(j.file, seal.KindFinal, j.snap)
 	} else {
@@ -867,10 +857,10 @@ func (p *pipeline) finish() {
 	// The chain's last seals of both files come after every seal the
 	// syncer still makes of them.
 	p.waitFinal(p.events)
-	p.waitSealing(p.events)
+	p.awaitWhile(p.events, &p.events.sealing)
 	rec, immErr := p.finalize(p.events)
 	p.reportFinal(p.events, rec, immErr)
 	p.waitFinal(p.security)
-	p.waitSealing(p.security)
+	p.awaitWhile(p.security, &p.security.sealing)
 	p.finalize(p.security) // its own final seal lives in seals.log only
 }
