@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 )
 
@@ -91,20 +89,14 @@ type Hooks struct {
 	// the listeners: once a port is open, a client or a `systemctl
 	// reload` may send SIGHUP, which must reload, not kill the process
 	// (Go's default for SIGHUP); one that comes before the server is
-	// ready waits in the channel. Nil: Run registers its own.
+	// ready waits in the channel. Required: with nil, SIGHUP never
+	// reloads.
 	Hangup <-chan os.Signal
 }
 
 // Run serves cfg on ls until ctx is cancelled (SIGTERM/SIGINT), reloading
 // TLS material on SIGHUP, then stops gracefully (SPEC §5).
 func Run(ctx context.Context, cfg Config, ls *Listeners, hooks Hooks, stderr io.Writer) error {
-	hup := hooks.Hangup
-	if hup == nil {
-		c := make(chan os.Signal, 1)
-		signal.Notify(c, syscall.SIGHUP)
-		defer signal.Stop(c)
-		hup = c
-	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s, err := New(cfg, ls.Describe(), log, stderr)
 	if err != nil {
@@ -134,7 +126,7 @@ loop:
 		select {
 		case <-ctx.Done():
 			break loop
-		case <-hup:
+		case <-hooks.Hangup:
 			err := s.Reload()
 			if err != nil {
 				fmt.Fprintf(stderr, "sealog: %v\n", err)
