@@ -8,7 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sealog/sealog/server"
+	"github.com/sealog/sealog/devpki"
+	"github.com/sealog/sealog/sendclient"
 )
 
 var facilityNames = []string{"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
@@ -19,7 +20,7 @@ var severityNames = []string{"emerg", "alert", "crit", "err", "warning", "notice
 
 func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	host, _ := os.Hostname()
-	cfg := server.SendConfig{Timeout: 30 * time.Second}
+	cfg := sendclient.Config{Timeout: 30 * time.Second}
 	fs := newFlagSet("send", "send [flags] [MESSAGE...]  (no MESSAGE: one message per stdin line)", stdout)
 	fs.StringVar(&cfg.Server, "server", "127.0.0.1:6514", "HOST:PORT of the sealog (or any RFC 5425) server")
 	fs.StringVar(&cfg.CA, "ca", "", "PEM CA bundle that verifies the server (default: system roots)")
@@ -55,7 +56,7 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return usageErrorf("--count, --size and --rate must not be negative, --connections at least 1")
 	}
 	if *dev {
-		files := server.DevPaths(*devDir)
+		files := devpki.DevPaths(*devDir)
 		if cfg.CA == "" {
 			cfg.CA = files.CA
 		}
@@ -67,7 +68,7 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	for _, a := range fs.Args() {
 		msgs = append(msgs, []byte(a))
 	}
-	return asUsage(server.Send(ctx, cfg, msgs, stdin, stderr))
+	return asUsage(sendclient.Send(ctx, cfg, msgs, stdin, stderr))
 }
 
 func lookupName(v string, names []string, flag string) (int, error) {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/sealog/sealog/devpki"
+	"github.com/sealog/sealog/sendclient"
 	"github.com/sealog/sealog/server"
 	"github.com/sealog/sealog/systemd"
 )
@@ -144,10 +146,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return asUsage(server.Run(ctx, cfg, ls, hooks, stderr))
 }
 
-// asUsage maps configuration errors to exit status 2.
+// asUsage maps configuration errors of the server and the send client to
+// exit status 2.
 func asUsage(err error) error {
-	if errors.Is(err, server.ErrConfig) {
-		return usageErrorf("%s", strings.Replace(err.Error(), server.ErrConfig.Error()+": ", "", 1))
+	for _, sentinel := range []error{server.ErrConfig, sendclient.ErrConfig} {
+		if errors.Is(err, sentinel) {
+			return usageErrorf("%s", strings.Replace(err.Error(), sentinel.Error()+": ", "", 1))
+		}
 	}
 	return err
 }
@@ -157,7 +162,7 @@ func applyDev(cfg *server.Config, stderr io.Writer) error {
 	if cfg.Dir == "" {
 		cfg.Dir = "sealog-dev"
 	}
-	files, err := server.PrepareDev(cfg.Dir)
+	files, err := devpki.PrepareDev(cfg.Dir)
 	if err != nil {
 		return err
 	}
@@ -194,7 +199,7 @@ func printDevHelp(stderr io.Writer, cfg *server.Config, ls *server.Listeners) {
 	if filepath.Clean(cfg.Dir) != "sealog-dev" {
 		dirArg = " --dir " + cfg.Dir
 	}
-	files := server.DevPaths(cfg.Dir)
+	files := devpki.DevPaths(cfg.Dir)
 	fmt.Fprintf(stderr, `sealog --dev: writing to %s/, mutual TLS on %s
   send a message from another terminal:
     %s send --dev%s --server %s "hello from sealog"

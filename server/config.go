@@ -3,7 +3,7 @@
 // connection that frames, parses and encodes what the client sends, and
 // the pipeline that owns the files, the rotation and the seal chain: one
 // lock, held by the pipeline goroutine or a connection that does its
-// work (see pipeline.submit). It also holds the TLS client (`sealog send`).
+// work (see pipeline.submit).
 //
 // Dependencies point one way: server uses parse, writer, rotate and seal;
 // none of them knows about sockets.

@@ -34,7 +34,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sealog/sealog/server"
+	"github.com/sealog/sealog/devpki"
 )
 
 var (
@@ -346,7 +346,7 @@ func TestCoreClients(t *testing.T) {
 			return peer
 		}, []result{{"tls_handshake_failed", "unknown_ca", ""}}},
 		{"expired", nil, func(t *testing.T, s *Sealog) string {
-			cf, kf := s.PKI.Issue(t, "expired", server.CertSpec{CN: "old.example.test", DNSNames: []string{"old.example.test"},
+			cf, kf := s.PKI.Issue(t, "expired", devpki.CertSpec{CN: "old.example.test", DNSNames: []string{"old.example.test"},
 				NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour)})
 			peer, _ := bbDialTLS(t, s.Addr, s.PKI.ClientTLS(t, cf, kf))
 			return peer
@@ -356,12 +356,12 @@ func TestCoreClients(t *testing.T) {
 			return peer
 		}, []result{{"tls_handshake_failed", "no_certificate", ""}}},
 		{"wrong CN with permitted-peer", []string{"--permitted-peer", "*.example.test"}, func(t *testing.T, s *Sealog) string {
-			cf, kf := s.PKI.Issue(t, "intruder", server.CertSpec{CN: "intruder.evil.test", DNSNames: []string{"intruder.evil.test"}})
+			cf, kf := s.PKI.Issue(t, "intruder", devpki.CertSpec{CN: "intruder.evil.test", DNSNames: []string{"intruder.evil.test"}})
 			peer, _ := bbDialTLS(t, s.Addr, s.PKI.ClientTLS(t, cf, kf))
 			return peer
 		}, []result{{"tls_handshake_failed", "peer_not_permitted", ""}, {"peer_denied", "peer_not_permitted", ""}}},
 		{"wildcard is one label only", []string{"--permitted-peer", "*.example.test"}, func(t *testing.T, s *Sealog) string {
-			cf, kf := s.PKI.Issue(t, "deep", server.CertSpec{CN: "a.b.example.test", DNSNames: []string{"a.b.example.test"}})
+			cf, kf := s.PKI.Issue(t, "deep", devpki.CertSpec{CN: "a.b.example.test", DNSNames: []string{"a.b.example.test"}})
 			peer, _ := bbDialTLS(t, s.Addr, s.PKI.ClientTLS(t, cf, kf))
 			return peer
 		}, []result{{"peer_denied", "peer_not_permitted", ""}}},

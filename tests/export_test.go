@@ -23,7 +23,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/sealog/sealog/server"
+	"github.com/sealog/sealog/devpki"
 )
 
 var updateExport = flag.Bool("update-export", false, "rewrite tests/testdata/export/*.golden")
@@ -73,7 +73,7 @@ type exportFiles struct {
 func exportHostileRun(t *testing.T) *exportFiles {
 	t.Helper()
 	s := startSealog(t)
-	cert, key := s.PKI.Issue(t, "hostile", server.CertSpec{CN: exportHostileCN})
+	cert, key := s.PKI.Issue(t, "hostile", devpki.CertSpec{CN: exportHostileCN})
 	c, err := exportDial(s, s.PKI.ClientTLS(t, cert, key))
 	if err != nil {
 		t.Fatalf("dial with hostile CN: %v", err)

@@ -21,8 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sealog/sealog/devpki"
 	"github.com/sealog/sealog/rotate"
-	"github.com/sealog/sealog/server"
 )
 
 // sealogBin is the binary under test, built once by TestMain.
@@ -78,7 +78,7 @@ func runSealog(t *testing.T, stdin string, args ...string) (string, string, int)
 // certificate, written as PEM files in a temporary directory.
 type PKI struct {
 	Dir                   string
-	CA                    *server.CA
+	CA                    *devpki.CA
 	CAFile                string
 	ServerCert, ServerKey string
 	ClientCert, ClientKey string
@@ -87,20 +87,20 @@ type PKI struct {
 
 func newPKI(t *testing.T) *PKI {
 	t.Helper()
-	ca, err := server.NewCA("sealog test CA")
+	ca, err := devpki.NewCA("sealog test CA")
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &PKI{Dir: t.TempDir(), CA: ca, ClientCN: "client.example.test"}
 	p.CAFile = p.write(t, "ca.pem", ca.CertPEM)
-	p.ServerCert, p.ServerKey = p.Issue(t, "server", server.CertSpec{CN: "localhost", DNSNames: []string{"localhost"},
+	p.ServerCert, p.ServerKey = p.Issue(t, "server", devpki.CertSpec{CN: "localhost", DNSNames: []string{"localhost"},
 		IPs: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, Server: true})
-	p.ClientCert, p.ClientKey = p.Issue(t, "client", server.CertSpec{CN: p.ClientCN, DNSNames: []string{p.ClientCN}})
+	p.ClientCert, p.ClientKey = p.Issue(t, "client", devpki.CertSpec{CN: p.ClientCN, DNSNames: []string{p.ClientCN}})
 	return p
 }
 
 // Issue writes NAME.pem and NAME-key.pem signed by the CA.
-func (p *PKI) Issue(t *testing.T, name string, spec server.CertSpec) (certFile, keyFile string) {
+func (p *PKI) Issue(t *testing.T, name string, spec devpki.CertSpec) (certFile, keyFile string) {
 	t.Helper()
 	c, k, err := p.CA.Issue(spec)
 	if err != nil {

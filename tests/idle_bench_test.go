@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sealog/sealog/server"
+	"github.com/sealog/sealog/devpki"
 )
 
 // BenchmarkIdleTLSConnections opens 1,000 mutual-TLS connections that each
@@ -44,7 +44,7 @@ func BenchmarkIdleTLSConnections(b *testing.B) {
 		cmd.Process.Signal(os.Interrupt)
 		cmd.Wait()
 	}()
-	files := server.DevPaths(dir)
+	files := devpki.DevPaths(dir)
 	var cfg *tls.Config
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sealog/sealog/server"
+	"github.com/sealog/sealog/devpki"
 )
 
 // reloadReplaceFile puts data at path the way an operator's tooling should:
@@ -156,7 +156,7 @@ func TestReloadCertificate(t *testing.T) {
 	reloadWaitMsg(t, s, "before reload")
 
 	// A new server certificate with a different serial, same names.
-	newCert, newKey := s.PKI.Issue(t, "server2", server.CertSpec{CN: "localhost", DNSNames: []string{"localhost"},
+	newCert, newKey := s.PKI.Issue(t, "server2", devpki.CertSpec{CN: "localhost", DNSNames: []string{"localhost"},
 		IPs: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, Server: true})
 	newSerial, newFP := reloadCertSerial(t, newCert)
 	if newSerial.Cmp(oldSerial) == 0 {
@@ -181,7 +181,7 @@ func TestReloadCertificate(t *testing.T) {
 	reloadWaitMsg(t, s, "after reload")
 
 	// Broken files: garbage certificate, then a key that does not match.
-	_, otherKey := s.PKI.Issue(t, "server3", server.CertSpec{CN: "localhost", Server: true})
+	_, otherKey := s.PKI.Issue(t, "server3", devpki.CertSpec{CN: "localhost", Server: true})
 	broken := []struct {
 		name       string
 		cert, key  []byte

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sealog/sealog/server"
+	"github.com/sealog/sealog/devpki"
 )
 
 // benchEnv is what every run shares: the binary under test (also the
@@ -60,16 +60,16 @@ func prepare(ctx context.Context, o *options, root string, stderr io.Writer) (*b
 	if err != nil {
 		return nil, err
 	}
-	ca, err := server.NewCA("sealog bench CA")
+	ca, err := devpki.NewCA("sealog bench CA")
 	if err != nil {
 		return nil, err
 	}
-	sc, sk, err := ca.Issue(server.CertSpec{CN: "localhost", DNSNames: []string{"localhost"},
+	sc, sk, err := ca.Issue(devpki.CertSpec{CN: "localhost", DNSNames: []string{"localhost"},
 		IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, Server: true})
 	if err != nil {
 		return nil, err
 	}
-	cc, ck, err := ca.Issue(server.CertSpec{CN: "bench-client", DNSNames: []string{"bench-client"}})
+	cc, ck, err := ca.Issue(devpki.CertSpec{CN: "bench-client", DNSNames: []string{"bench-client"}})
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,8 @@
-package server
+// Package devpki makes the throwaway certificate authority and keys that
+// `sealog serve --dev` and the tests use: a CA, ECDSA P-256 certificates it
+// issues, and the dev directory's layout. It is not meant for production
+// PKI and the server does not depend on it.
+package devpki
 
 import (
 	"crypto/ecdsa"

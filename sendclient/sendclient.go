@@ -1,4 +1,9 @@
-package server
+// Package sendclient is the client behind `sealog send`: it frames syslog
+// messages (RFC 5424 or RFC 3164, octet counting per RFC 6587 §3.4.1 or LF
+// framing), sends them over TLS (RFC 5425) or plain TCP, and in load mode
+// generates numbered messages over several connections. It sends bytes
+// verbatim, so the tests use it as an attack tool too.
+package sendclient
 
 import (
 	"bufio"
@@ -17,8 +22,8 @@ import (
 	"time"
 )
 
-// SendConfig configures `sealog send` (SPEC §1.2).
-type SendConfig struct {
+// Config configures `sealog send` (docs/format.md §1.2).
+type Config struct {
 	Server         string
 	CA, Cert, Key  string
 	Plain          bool   // plain TCP instead of TLS (for --listen-tcp)
@@ -48,7 +53,7 @@ const sendBufferSize = 16 << 10
 // Send sends messages (or stdin lines when there are none), or a
 // generated load when cfg.Count > 0. Bytes are sent verbatim: send never
 // cleans anything, so it doubles as the attack tool of the tests.
-func Send(ctx context.Context, cfg SendConfig, messages [][]byte, stdin io.Reader, stderr io.Writer) error {
+func Send(ctx context.Context, cfg Config, messages [][]byte, stdin io.Reader, stderr io.Writer) error {
 	if cfg.Framing != "octet" && cfg.Framing != "lf" {
 		return configErrorf("--framing must be octet or lf, not %q", cfg.Framing)
 	}
@@ -134,7 +139,7 @@ func closeAndWait(c net.Conn, timeout time.Duration) error {
 	return nil
 }
 
-func (cfg *SendConfig) tlsConfig() (*tls.Config, error) {
+func (cfg *Config) tlsConfig() (*tls.Config, error) {
 	if cfg.Plain {
 		return nil, nil
 	}
@@ -178,7 +183,7 @@ func (cfg *SendConfig) tlsConfig() (*tls.Config, error) {
 	return tc, nil
 }
 
-func (cfg *SendConfig) dial(ctx context.Context, tc *tls.Config) (net.Conn, error) {
+func (cfg *Config) dial(ctx context.Context, tc *tls.Config) (net.Conn, error) {
 	d := &net.Dialer{Timeout: cfg.Timeout}
 	if tc == nil {
 		c, err := d.DialContext(ctx, "tcp", cfg.Server)
@@ -198,7 +203,7 @@ func (cfg *SendConfig) dial(ctx context.Context, tc *tls.Config) (net.Conn, erro
 // framer builds framed messages with a reusable body buffer, so the load
 // generator does not allocate per message.
 type framer struct {
-	cfg  *SendConfig
+	cfg  *Config
 	body []byte
 }
 
@@ -219,7 +224,7 @@ func (fr *framer) appendFrame(dst, msg []byte, now time.Time) []byte {
 }
 
 // appendMessage builds an RFC 5424 or RFC 3164 message with msg as MSG.
-func (cfg *SendConfig) appendMessage(dst, msg []byte, now time.Time) []byte {
+func (cfg *Config) appendMessage(dst, msg []byte, now time.Time) []byte {
 	pri := cfg.Facility*8 + cfg.Severity
 	dst = append(dst, '<')
 	dst = strconv.AppendInt(dst, int64(pri), 10)
@@ -260,7 +265,7 @@ func orNil(s string) string {
 
 // sendLoad is load mode: Count messages of Size bytes over Connections
 // connections at Rate messages per second, then one summary line.
-func sendLoad(ctx context.Context, cfg SendConfig, tc *tls.Config, stderr io.Writer) error {
+func sendLoad(ctx context.Context, cfg Config, tc *tls.Config, stderr io.Writer) error {
 	conns := max(cfg.Connections, 1)
 	var sentMsgs, sentBytes atomic.Int64
 	errs := make(chan error, conns)
@@ -292,7 +297,7 @@ func sendLoad(ctx context.Context, cfg SendConfig, tc *tls.Config, stderr io.Wri
 
 // loadConn sends n numbered messages on one connection. Each message's
 // MSG starts with "load <conn>-<n> " so a test can find every one.
-func loadConn(ctx context.Context, cfg SendConfig, tc *tls.Config, id, n, conns int) (int64, int64, error) {
+func loadConn(ctx context.Context, cfg Config, tc *tls.Config, id, n, conns int) (int64, int64, error) {
 	c, err := cfg.dial(ctx, tc)
 	if err != nil {
 		return 0, 0, err
@@ -342,4 +347,22 @@ func loadConn(ctx context.Context, cfg SendConfig, tc *tls.Config, id, n, conns 
 		return int64(n), bytes, fmt.Errorf("send to %s: %w", cfg.Server, err)
 	}
 	return int64(n), bytes, closeAndWait(c, cfg.Timeout)
+}
+
+// ErrConfig is wrapped by every error that a flag or file the user gave
+// caused (exit status 2 in `sealog send`).
+var ErrConfig = errors.New("configuration error")
+
+func configErrorf(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, a...))
+}
+
+// unwrapPathError drops the *os.PathError's repetition of the path, which
+// the caller's message already names.
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
