@@ -131,6 +131,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	hooks := server.Hooks{
 		Hangup: hup,
 		Ready: func() {
+			fmt.Fprintf(stderr, "sealog: listening: %s\n", strings.Join(ls.Describe(), ", "))
 			notifier.Notify("READY=1\nSTATUS=serving " + strings.Join(ls.Describe(), ", "))
 			notifier.StartWatchdog(ctx)
 		},
