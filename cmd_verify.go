@@ -1,0 +1,43 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/sealog/sealog/seal"
+)
+
+func runVerify(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("verify", "verify --key VERIFY.KEY [--head SEQ:MAC] DIR", stdout)
+	keyPath := fs.String("key", "", "verify.key made by sealog keygen")
+	headFlag := fs.String("head", "", "SEQ:MAC chain head recorded elsewhere (e.g. the journal); fail unless the chain reaches it")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *keyPath == "" {
+		return usageErrorf("verify: --key is required")
+	}
+	if fs.NArg() != 1 {
+		return usageErrorf("verify: give exactly one log directory")
+	}
+	key, err := seal.LoadVerifyKey(*keyPath)
+	if err != nil {
+		return usageErrorf("verify: --key %s: %v", *keyPath, err)
+	}
+	var head *seal.Head
+	if *headFlag != "" {
+		seq, mac, err := seal.ParseHead(*headFlag)
+		if err != nil {
+			return usageErrorf("verify: --head %q: %v", *headFlag, err)
+		}
+		head = &seal.Head{Seq: seq, MAC: mac}
+	}
+	res, err := seal.Verify(fs.Arg(0), key, head, stdout)
+	if err != nil {
+		return err
+	}
+	if !res.OK {
+		return fmt.Errorf("verify: %d problem(s) found in %s", res.Problems, fs.Arg(0))
+	}
+	return nil
+}
