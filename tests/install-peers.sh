@@ -32,6 +32,11 @@ fi
 # rather than resolved at run time so the script stays predictable.
 SYSLOGNG_LIBS="libivykis0 libnet1 libpcre3 libwrap0 libjson-c5 libglib2.0-0 libcap2 libssl3"
 
+# rsyslog-relp gives rsyslog omrelp and imrelp (the RELP interop, no-loss
+# and benchmark suites); haproxy is the load balancer in front of sealog
+# in the PROXY protocol suite (run by the tests, never as a service).
+RELP_PEERS="rsyslog-relp haproxy"
+
 # The other real tools the suites use: systemd-analyze and
 # systemd-socket-activate (no running systemd needed), mkfs.ext4 and loop
 # mounts for the disk-full test, openssl s_client, util-linux logger,
@@ -39,7 +44,7 @@ SYSLOGNG_LIBS="libivykis0 libnet1 libpcre3 libwrap0 libjson-c5 libglib2.0-0 libc
 TOOLS="systemd e2fsprogs util-linux mount openssl libcap2-bin bsdutils"
 
 need=""
-for p in rsyslog rsyslog-gnutls rsyslog-openssl $SYSLOGNG_LIBS $TOOLS; do
+for p in rsyslog rsyslog-gnutls rsyslog-openssl $RELP_PEERS $SYSLOGNG_LIBS $TOOLS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
 		need="$need $p"
 	fi
@@ -80,6 +85,7 @@ if pgrep -x rsyslogd >/dev/null 2>&1; then
 fi
 
 echo "rsyslogd: $(rsyslogd -v | head -n 1)"
+echo "haproxy: $(haproxy -v | head -n 1)"
 # syslog-ng resolves its module and include paths from its own
 # SYSLOGNG_PREFIX variable, which is the unpacked tree's usr/; its
 # private libraries are in usr/lib/syslog-ng.
