@@ -53,6 +53,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.SealInterval, "seal-interval", cfg.SealInterval, "checkpoint-seal active files this often (0 = only at rotation)")
 	fs.DurationVar(&cfg.FsyncInterval, "fsync-interval", cfg.FsyncInterval, "data is on disk at most this long after it was read (0 = every batch)")
 	fs.BoolVar(&cfg.NoChattr, "no-chattr", false, "run without append-only/immutable file attributes")
+	metricsListen := fs.String("metrics-listen", "", "serve Prometheus metrics over HTTP on this address, GET /metrics only (off by default)")
 	fs.BoolVar(&cfg.Dev, "dev", false, "try sealog with no setup: dev PKI and key, 127.0.0.1:6514, mutual TLS")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -82,6 +83,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg.AllowFrom = append(cfg.AllowFrom, p.Masked())
 	}
 	cfg.Dir, cfg.KeyPath = *dirFlag, *keyFlag
+	if fs.Changed("metrics-listen") {
+		if *metricsListen == "" {
+			return usageErrorf("--metrics-listen must not be empty (give host:port, e.g. 127.0.0.1:9514)")
+		}
+		cfg.MetricsListen = *metricsListen
+	}
 	inherited, err := inheritedListeners()
 	if err != nil {
 		return fmt.Errorf("socket activation: %w", err)
@@ -119,8 +126,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var ls *server.Listeners
 	if inherited != nil {
 		ls = inherited
+		if err := ls.OpenMetrics(&cfg); err != nil {
+			ls.Close()
+			return asUsage(err)
+		}
 	} else if ls, err = server.OpenListeners(&cfg); err != nil {
-		return err
+		return asUsage(err)
 	}
 	if cfg.Dev {
 		printDevHelp(stderr, &cfg, ls)

@@ -21,6 +21,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/sealog/sealog/metrics"
 )
 
 // MinMessageSize is the smallest --max-message-size allowed: attackers pad
@@ -59,6 +61,13 @@ type Config struct {
 	SealInterval   time.Duration
 	FsyncInterval  time.Duration
 	NoChattr       bool
+
+	// MetricsListen is the address of the Prometheus endpoint
+	// (--metrics-listen); empty = off.
+	MetricsListen string
+	// Metrics receives the counts of docs/format.md §10.1; nil = none.
+	// Run makes it when --metrics-listen is given.
+	Metrics *metrics.Metrics
 
 	Dev bool
 	// DevChattrFallback is set by --dev: try chattr, fall back with a warning.
@@ -191,6 +200,7 @@ func (c *Config) Hash() string {
 	add("fsync-interval", c.FsyncInterval)
 	add("no-chattr", c.NoChattr)
 	add("dev", c.Dev)
+	add("metrics-listen", c.MetricsListen)
 	sort.Strings(lines)
 	sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
 	return hex.EncodeToString(sum[:])

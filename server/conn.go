@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/sealog/sealog/metrics"
 	"github.com/sealog/sealog/parse"
 	"github.com/sealog/sealog/writer"
 )
@@ -32,6 +33,7 @@ type conn struct {
 	tlsDesc string // TLS column
 	auth    string // AUTH column
 	started time.Time
+	ml      *metrics.Listener // its listener's counters; nil without metrics
 
 	messages, bytes int64
 	idBuf           []byte
@@ -102,6 +104,7 @@ func (c *conn) tlsColumn() string {
 // --max-connections: a connect event with RESULT failure (SPEC §3.4).
 func (c *conn) refuse(reason string) {
 	c.nc.Close()
+	c.s.cfg.Metrics.Refused(reason)
 	c.detail.Reset()
 	c.detail.Str("reason", reason)
 	c.event("connect", "failure", &c.detail, true)
@@ -153,6 +156,7 @@ func (c *conn) handshake() bool {
 	c.nc.SetDeadline(time.Time{})
 	if err != nil {
 		reason := handshakeReason(err)
+		c.s.cfg.Metrics.HandshakeFailed(reason)
 		c.detail.Reset()
 		c.detail.Str("reason", reason)
 		c.detail.Str("error", err.Error())
@@ -238,14 +242,21 @@ func (c *conn) appendFrame(b *batch, p *parse.Parser, f parse.Frame, meta *write
 		meta.TruncSize = f.Size
 	}
 	meta.Partial = f.Partial
+	if f.Partial {
+		c.s.cfg.Metrics.Frames(0, 1, 0)
+	}
 	b.events = writer.AppendEvent(b.events, meta, &msg)
 	b.lines++
 	c.messages++
 	c.bytes += f.Size
+	// Flagged frames are rare: counting them here costs the common
+	// frame one branch it takes anyway.
 	if f.Truncated {
+		c.s.cfg.Metrics.Frames(1, 0, 0)
 		c.oversized(b, f)
 	}
 	if msg.Format == parse.FormatRaw {
+		c.s.cfg.Metrics.Frames(0, 0, 1)
 		c.parseFailed(b)
 	}
 }

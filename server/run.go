@@ -9,6 +9,8 @@ import (
 	"net"
 	"os"
 	"time"
+
+	"github.com/sealog/sealog/metrics"
 )
 
 // Listeners are the sockets a server serves, opened by Open or inherited
@@ -17,6 +19,8 @@ type Listeners struct {
 	TLS []net.Listener
 	TCP []net.Listener
 	UDP []net.PacketConn
+	// Metrics serves --metrics-listen (HTTP, /metrics only); nil = off.
+	Metrics net.Listener
 }
 
 // Describe lists the listeners for the start event; plain ones are named
@@ -32,6 +36,9 @@ func (ls *Listeners) Describe() []string {
 	for _, l := range ls.UDP {
 		out = append(out, "udp "+l.LocalAddr().String()+" unencrypted")
 	}
+	if ls.Metrics != nil {
+		out = append(out, "metrics http://"+ls.Metrics.Addr().String()+"/metrics")
+	}
 	return out
 }
 
@@ -45,6 +52,9 @@ func (ls *Listeners) Close() {
 	}
 	for _, l := range ls.UDP {
 		l.Close()
+	}
+	if ls.Metrics != nil {
+		ls.Metrics.Close()
 	}
 }
 
@@ -77,7 +87,36 @@ func OpenListeners(cfg *Config) (*Listeners, error) {
 		}
 		ls.UDP = append(ls.UDP, pc)
 	}
+	if err := ls.OpenMetrics(cfg); err != nil {
+		ls.Close()
+		return nil, err
+	}
 	return ls, nil
+}
+
+// OpenMetrics binds --metrics-listen, if set, into ls.Metrics; socket
+// activation passes only the syslog sockets, so this runs for those too.
+// A failure is a configuration error naming the flag.
+func (ls *Listeners) OpenMetrics(cfg *Config) error {
+	if cfg.MetricsListen == "" || ls.Metrics != nil {
+		return nil
+	}
+	l, err := net.Listen("tcp", cfg.MetricsListen)
+	if err != nil {
+		return configErrorf("--metrics-listen %s: %v", cfg.MetricsListen, unwrapOpError(err))
+	}
+	ls.Metrics = l
+	return nil
+}
+
+// unwrapOpError drops net.OpError's own "listen tcp ADDR:" prefix: the
+// message names the flag and address already.
+func unwrapOpError(err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return oe.Err
+	}
+	return err
 }
 
 // Hooks lets the caller observe the server's life (systemd notification).
@@ -98,12 +137,22 @@ type Hooks struct {
 // TLS material on SIGHUP, then stops gracefully (SPEC §5).
 func Run(ctx context.Context, cfg Config, ls *Listeners, hooks Hooks, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if ls.Metrics != nil && cfg.Metrics == nil {
+		cfg.Metrics = metrics.New(cfg.Dir)
+	}
 	s, err := New(cfg, ls.Describe(), log, stderr)
 	if err != nil {
 		ls.Close()
 		return err
 	}
 	s.start()
+	if ls.Metrics != nil {
+		srv := cfg.Metrics.Server()
+		srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+		go srv.Serve(ls.Metrics)
+		// Closed last: a scrape during the stop still sees the final seals.
+		defer srv.Close()
+	}
 	defer startProfiles(stderr)() // developer aid, off unless SEALOG_CPUPROFILE/SEALOG_MEMPROFILE/SEALOG_TRACE (profile.go)
 	defer startDebug(stderr)()
 	errc := make(chan error, len(ls.TLS)+len(ls.TCP)+len(ls.UDP))

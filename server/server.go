@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sealog/sealog/metrics"
 	"github.com/sealog/sealog/rotate"
 	"github.com/sealog/sealog/seal"
 	"github.com/sealog/sealog/writer"
@@ -219,6 +220,11 @@ func (s *Server) serveStream(l net.Listener, useTLS bool) error {
 		return ErrServerClosed
 	}
 	defer s.track(l, false)
+	kind := "tcp"
+	if useTLS {
+		kind = "tls"
+	}
+	ml := s.cfg.Metrics.Listener(kind + " " + l.Addr().String())
 	var delay time.Duration
 	for {
 		nc, err := l.Accept()
@@ -236,7 +242,7 @@ func (s *Server) serveStream(l net.Listener, useTLS bool) error {
 			return err
 		}
 		delay = 0
-		s.accept(nc, useTLS)
+		s.accept(nc, useTLS, ml)
 	}
 }
 
@@ -247,7 +253,7 @@ func isTemporary(err error) bool {
 
 // accept applies --allow-from and --max-connections before any byte is
 // read, so a refused client costs nothing but the refusal event.
-func (s *Server) accept(nc net.Conn, useTLS bool) {
+func (s *Server) accept(nc net.Conn, useTLS bool, ml *metrics.Listener) {
 	c := newConn(s, nc, useTLS)
 	if !s.allowed(c.ip) {
 		c.refuse("not_allowed")
@@ -268,6 +274,8 @@ func (s *Server) accept(nc net.Conn, useTLS bool) {
 	s.conns[c] = struct{}{}
 	s.connWG.Add(1)
 	s.mu.Unlock()
+	c.ml = ml
+	ml.Accepted()
 	go c.serve()
 }
 
@@ -287,6 +295,7 @@ func (s *Server) untrack(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
+	c.ml.Closed()
 	s.active.Add(-1)
 	s.connWG.Done()
 }

@@ -49,6 +49,7 @@ func (u *packetReader) serve() error {
 		}
 		c.peer, c.ip = formatPeer(addr)
 		if !u.s.allowed(c.ip) {
+			u.s.cfg.Metrics.Refused("not_allowed")
 			c.detail.Reset()
 			c.detail.Str("reason", "not_allowed")
 			c.event("connect", "failure", &c.detail, true)
