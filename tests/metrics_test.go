@@ -111,16 +111,16 @@ func TestMetricsCounts(t *testing.T) {
 
 	m := mtScrape(t, maddr)
 	for key, want := range map[string]float64{
-		"sealog_connections_accepted_total" + listener:                            4, // probe, not TLS, a, b
-		`sealog_connections_refused_total{reason="too_many_connections"}`:         1,
-		`sealog_connections_refused_total{reason="not_allowed"}`:                  0,
-		`sealog_tls_handshake_failures_total{reason="not_tls"}`:                   1,
-		`sealog_tls_handshake_failures_total{reason="eof"}`:                       1,
-		`sealog_tls_handshake_failures_total{reason="unknown_ca"}`:                0,
-		"sealog_frames_truncated_total":                                           1,
-		"sealog_frames_partial_total":                                             1,
-		"sealog_frames_unparsed_total":                                            1,
-		"sealog_write_errors_total":                                               0,
+		"sealog_connections_accepted_total" + listener:                    4, // probe, not TLS, a, b
+		`sealog_connections_refused_total{reason="too_many_connections"}`: 1,
+		`sealog_connections_refused_total{reason="not_allowed"}`:          0,
+		`sealog_tls_handshake_failures_total{reason="not_tls"}`:           1,
+		`sealog_tls_handshake_failures_total{reason="eof"}`:               1,
+		`sealog_tls_handshake_failures_total{reason="unknown_ca"}`:        0,
+		"sealog_frames_truncated_total":                                   1,
+		"sealog_frames_partial_total":                                     1,
+		"sealog_frames_unparsed_total":                                    1,
+		"sealog_write_errors_total":                                       0,
 	} {
 		if got, ok := m[key]; !ok || got != want {
 			t.Errorf("%s: got %v (present %v), want %v", key, got, ok, want)
