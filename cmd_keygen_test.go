@@ -46,3 +46,43 @@ func TestKeygenUsage(t *testing.T) {
 		t.Errorf("keygen -h does not list --out: %q", r.stdout)
 	}
 }
+
+func TestKeygenLogKeys(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	r := runCmd(t, "", "keygen", "--out", dir, "--origin", "sealog/test-host")
+	r.wantCode(t, 0)
+	key, err := os.ReadFile(filepath.Join(dir, "log.key"))
+	if err != nil || !strings.HasPrefix(string(key), "PRIVATE+KEY+sealog/test-host+") {
+		t.Fatalf("log.key: %q, %v", key, err)
+	}
+	if fi, _ := os.Stat(filepath.Join(dir, "log.key")); fi.Mode().Perm() != 0o600 {
+		t.Errorf("log.key mode %v, want 0600", fi.Mode().Perm())
+	}
+	pub, err := os.ReadFile(filepath.Join(dir, "log.pub"))
+	if err != nil || !strings.HasPrefix(string(pub), "sealog/test-host+") || strings.Count(string(pub), "\n") != 1 {
+		t.Fatalf("log.pub: %q, %v", pub, err)
+	}
+	// A second keygen refuses and leaves all four keys as they were.
+	r = runCmd(t, "", "keygen", "--out", dir)
+	if r.code == 0 {
+		t.Fatal("keygen overwrote log keys")
+	}
+	if again, _ := os.ReadFile(filepath.Join(dir, "log.key")); string(again) != string(key) {
+		t.Fatal("a refused keygen changed log.key")
+	}
+	// Only log.pub left from an earlier keygen: refused before seal.key is made.
+	dir2 := t.TempDir()
+	os.WriteFile(filepath.Join(dir2, "log.pub"), pub, 0o644)
+	r = runCmd(t, "", "keygen", "--out", dir2)
+	if r.code == 0 {
+		t.Fatal("keygen wrote keys beside an existing log.pub")
+	}
+	if _, err := os.Stat(filepath.Join(dir2, "seal.key")); err == nil {
+		t.Error("a refused keygen left a seal.key")
+	}
+	r = runCmd(t, "", "keygen", "--out", t.TempDir(), "--origin", "has space")
+	r.wantCode(t, 2)
+	if !strings.Contains(r.stderr, "--origin") {
+		t.Errorf("bad origin not named: %q", r.stderr)
+	}
+}

@@ -193,3 +193,33 @@ func BenchmarkFrontierAppend(b *testing.B) {
 		f.Append(h)
 	}
 }
+
+// TestLineHasher: any split of a stream into writes gives the tree of its
+// lines, a torn tail as one more leaf, checked against a tree built line
+// by line.
+func TestLineHasher(t *testing.T) {
+	stream := []byte("a\n\nbb\tcc\nlast without LF")
+	for cut := 0; cut <= len(stream); cut++ {
+		var l LineHasher
+		l.Write(stream[:cut])
+		l.Write(nil)
+		for i := cut; i < len(stream); i++ { // the rest a byte at a time
+			l.Write(stream[i : i+1])
+		}
+		want := NewTree()
+		for _, line := range []string{"a", "", "bb\tcc", "last without LF"} {
+			want.Append(LeafHash([]byte(line)))
+		}
+		if l.Root() != want.Root() || l.Lines() != 3 || !l.Torn() || l.Size() != 4 {
+			t.Fatalf("cut %d: root %x lines %d torn %v, want %x 3 true", cut, l.Root(), l.Lines(), l.Torn(), want.Root())
+		}
+		l.Write([]byte("\n"))
+		if l.Root() != want.Root() || l.Lines() != 4 || l.Torn() {
+			t.Fatalf("cut %d: after the LF: root %x lines %d torn %v", cut, l.Root(), l.Lines(), l.Torn())
+		}
+	}
+	var empty LineHasher
+	if empty.Root() != EmptyRoot() || empty.Size() != 0 {
+		t.Error("empty stream: root is not SHA-256 of nothing")
+	}
+}
