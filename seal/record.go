@@ -14,18 +14,19 @@ import (
 // Kind is the KIND column of a seal line (SPEC §4).
 type Kind string
 
-// The three kinds of seal (SPEC §4).
+// The four kinds of seal (SPEC §4).
 const (
 	KindCheckpoint Kind = "checkpoint" // a prefix of an active file
 	KindFinal      Kind = "final"      // a file closed normally
 	KindRecovered  Kind = "recovered"  // a file final-sealed as found after a crash (SPEC §5)
+	KindPruned     Kind = "pruned"     // a final-sealed file removed by retention (docs/format.md §8)
 )
 
 // final reports whether no seal may follow k for the same file.
 func (k Kind) final() bool { return k == KindFinal || k == KindRecovered }
 
 func (k Kind) valid() bool {
-	return k == KindCheckpoint || k == KindFinal || k == KindRecovered
+	return k == KindCheckpoint || k == KindFinal || k == KindRecovered || k == KindPruned
 }
 
 // Record is one seal line of seals.log (SPEC §4 columns 2–10).

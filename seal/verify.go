@@ -344,6 +344,9 @@ func (v *verifier) checkFile(f *fileState, columns int, active bool) {
 		}
 		return
 	}
+	if v.checkPruned(f) {
+		return
+	}
 	last := f.seals[len(f.seals)-1]
 	if !f.present {
 		v.problem("%s: seal %d: file is missing (deleted or renamed)", f.name, last.seq)
