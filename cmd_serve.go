@@ -139,6 +139,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	notifier := systemd.NewNotifier()
+	ack := systemd.NewReloadAck(systemd.RuntimeDir()) // for `sealog reload` (cmd_reload.go)
 	hooks := server.Hooks{
 		Hangup: hup,
 		Ready: func() {
@@ -146,8 +147,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			notifier.Notify("READY=1\nSTATUS=serving " + strings.Join(ls.Describe(), ", "))
 			notifier.StartWatchdog(ctx)
 		},
-		Stopping: func() { notifier.Notify("STOPPING=1\nSTATUS=stopping: draining connections and sealing files") },
+		Stopping:  func() { notifier.Notify("STOPPING=1\nSTATUS=stopping: draining connections and sealing files") },
+		Reloading: ack.Begin,
 		Reloaded: func(err error) {
+			if aerr := ack.Done(err); aerr != nil {
+				fmt.Fprintf(stderr, "sealog: %v\n", aerr)
+			}
 			if err != nil {
 				notifier.Notify("STATUS=reload failed, old certificates kept")
 			} else {

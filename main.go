@@ -38,6 +38,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runExport(rest, stdout, stderr)
 	case "version":
 		return runVersion(rest, stdout, stderr)
+	case "reload":
+		return runReload(rest, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -56,6 +58,7 @@ commands:
   verify    check a log directory against its seal chain
   export    print log lines decoded for analysis tools
   version   print version information
+  reload    reload a running server's TLS files and wait until it has (systemd ExecReload)
 
 Run 'sealog <command> -h' for the flags of a command.
 `

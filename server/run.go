@@ -123,7 +123,11 @@ func unwrapOpError(err error) error {
 type Hooks struct {
 	Ready    func() // every listener is serving
 	Stopping func() // graceful stop has begun
-	Reloaded func(err error)
+	// Reloading is called when a SIGHUP is taken, before the TLS files
+	// are read; Reloaded after, with the outcome (nil = new material in
+	// use). Both run on Run's goroutine, one pair per reload.
+	Reloading func()
+	Reloaded  func(err error)
 	// Hangup delivers SIGHUP. The caller registers it before it binds
 	// the listeners: once a port is open, a client or a `systemctl
 	// reload` may send SIGHUP, which must reload, not kill the process
@@ -176,6 +180,9 @@ loop:
 		case <-ctx.Done():
 			break loop
 		case <-hooks.Hangup:
+			if hooks.Reloading != nil {
+				hooks.Reloading()
+			}
 			err := s.Reload()
 			if err != nil {
 				fmt.Fprintf(stderr, "sealog: %v\n", err)

@@ -318,7 +318,7 @@ func sdUnitCopy(t *testing.T) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		data = bytes.ReplaceAll(data, []byte("/usr/local/bin/sealog"), []byte(sealogBin))
+		data = bytes.ReplaceAll(data, []byte("/usr/bin/sealog"), []byte(sealogBin))
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -416,8 +416,11 @@ func TestSystemdUnitContents(t *testing.T) {
 		"RestrictNamespaces": "yes", "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
 		"CapabilityBoundingSet": "CAP_LINUX_IMMUTABLE CAP_NET_BIND_SERVICE",
 		"AmbientCapabilities":   "CAP_LINUX_IMMUTABLE CAP_NET_BIND_SERVICE",
-		"ExecReload":            "/bin/kill -HUP $MAINPID", "Restart": "on-failure",
+		"ExecReload":            "/usr/bin/sealog reload --pid $MAINPID", "Restart": "on-failure",
 		"ReadWritePaths": "/var/log/sealog /var/lib/sealog",
+		"RuntimeDirectory": "sealog", "EnvironmentFile": "-/etc/default/sealog",
+		"RestartPreventExitStatus": "2", "Wants": "network-online.target",
+		"After": "network-online.target time-sync.target",
 	}
 	for k, v := range want {
 		if got := u[k]; len(got) != 1 || got[0] != v {
@@ -431,8 +434,11 @@ func TestSystemdUnitContents(t *testing.T) {
 		t.Errorf("got WatchdogSec %q, DynamicUser %q; want one WatchdogSec and no DynamicUser", u["WatchdogSec"], u["DynamicUser"])
 	}
 	exec := strings.Fields(u["ExecStart"][0])
-	if exec[0] != "/usr/local/bin/sealog" || exec[1] != "serve" {
-		t.Fatalf("got ExecStart %q, want /usr/local/bin/sealog serve …", exec)
+	if exec[0] != "/usr/bin/sealog" || exec[1] != "serve" || exec[len(exec)-1] != "$SEALOG_OPTS" {
+		t.Fatalf("got ExecStart %q, want /usr/bin/sealog serve … $SEALOG_OPTS", exec)
+	}
+	if _, _, code := runSealog(t, "", "reload", "-h"); code != 0 {
+		t.Errorf("ExecReload's `sealog reload -h` exited %d, want 0", code)
 	}
 	help, _, _ := runSealog(t, "", "serve", "-h")
 	for _, a := range exec[2:] {
