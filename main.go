@@ -34,6 +34,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runKeygen(rest, stdout, stderr)
 	case "verify":
 		return runVerify(rest, stdout, stderr)
+	case "prove":
+		return runProve(rest, stdout, stderr)
+	case "verify-proof":
+		return runVerifyProof(rest, stdout, stderr)
 	case "export":
 		return runExport(rest, stdout, stderr)
 	case "version":
@@ -56,6 +60,8 @@ commands:
   send      send syslog messages over TLS (client and load generator)
   keygen    make a new sealing key pair
   verify    check a log directory against its seal chain
+  prove     print the proof that one event is in the log
+  verify-proof  check such a proof with public keys only
   export    print log lines decoded for analysis tools
   version   print version information
   reload    reload a running server's TLS files and wait until it has (systemd ExecReload)
