@@ -40,8 +40,9 @@ RELP_PEERS="rsyslog-relp haproxy"
 # The other real tools the suites use: systemd-analyze and
 # systemd-socket-activate (no running systemd needed), mkfs.ext4 and loop
 # mounts for the disk-full test, openssl s_client, util-linux logger,
-# chattr/lsattr, capsh for the no-capability test.
-TOOLS="systemd e2fsprogs util-linux mount openssl libcap2-bin bsdutils"
+# chattr/lsattr, capsh for the no-capability test; ssh-keygen, ssh-agent
+# and ssh-add, which hold the key of the witness test's litewitness.
+TOOLS="systemd e2fsprogs util-linux mount openssl libcap2-bin bsdutils openssh-client"
 
 need=""
 for p in rsyslog rsyslog-gnutls rsyslog-openssl $RELP_PEERS $SYSLOGNG_LIBS $TOOLS; do
@@ -78,6 +79,18 @@ if [ ! -x "$SYSLOGNG_PREFIX/usr/sbin/syslog-ng" ]; then
 	rm -rf "$tmp"
 fi
 
+# litewitness and witnessctl (filippo.io/torchwood), the independent
+# C2SP tlog-witness the witness tests ask for cosignatures. go install
+# puts them in $(go env GOPATH)/bin, where the tests look; a binary built
+# from another version is replaced.
+TORCHWOOD=filippo.io/torchwood@v0.6.1
+gobin="$(go env GOPATH | cut -d: -f1)/bin"
+for cmd in litewitness witnessctl; do
+	if ! go version -m "$gobin/$cmd" 2>/dev/null | grep -q "mod[[:space:]]*filippo.io/torchwood[[:space:]]*v0.6.1"; then
+		go install "filippo.io/torchwood/cmd/$cmd@v0.6.1"
+	fi
+done
+
 # Nothing above may leave a daemon behind (a pre-existing system rsyslogd
 # is not ours to judge, so only report it).
 if pgrep -x rsyslogd >/dev/null 2>&1; then
@@ -91,4 +104,5 @@ echo "haproxy: $(haproxy -v | head -n 1)"
 # private libraries are in usr/lib/syslog-ng.
 ng="$SYSLOGNG_PREFIX/usr"
 echo "syslog-ng: $(LD_LIBRARY_PATH="$ng/lib/syslog-ng" SYSLOGNG_PREFIX="$ng" "$ng/sbin/syslog-ng" --version | head -n 1)"
+echo "litewitness, witnessctl: $gobin ($TORCHWOOD)"
 echo "export RSYSLOGD=/usr/sbin/rsyslogd SYSLOGNG_PREFIX=$SYSLOGNG_PREFIX"

@@ -54,6 +54,7 @@ type testLog struct {
 	origin string
 	signer note.Signer
 	verif  note.Verifier
+	vkey   string
 
 	mu     sync.Mutex
 	stored []sumtlog.Hash
@@ -74,7 +75,7 @@ func newTestLog(t testing.TB, origin string) *testLog {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testLog{t: t, origin: origin, signer: s, verif: v}
+	return &testLog{t: t, origin: origin, signer: s, verif: v, vkey: vkey}
 }
 
 func (l *testLog) reader() sumtlog.HashReaderFunc {
