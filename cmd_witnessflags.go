@@ -3,6 +3,8 @@ package main
 import (
 	"github.com/spf13/pflag"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/sealog/sealog/witness"
 )
 
 // witnessFlags are --witness-key and --min-cosignatures of verify and
@@ -19,14 +21,31 @@ func addWitnessFlags(fs *pflag.FlagSet) *witnessFlags {
 	}
 }
 
-// verifiers parses the witness keys. Checking cosignature/v1 lines is
-// the witness package's; until it is wired in, a --witness-key is refused.
+// verifiers parses the witness keys (cosignature/v1 keys, which
+// witness.Key verifies as a note.Verifier) and returns how many of them
+// must have cosigned: --min-cosignatures, or all of them.
 func (w *witnessFlags) verifiers() ([]note.Verifier, int, error) {
-	if len(*w.keys) > 0 {
-		return nil, 0, usageErrorf("--witness-key: cosignature checking is not built into this sealog yet")
+	var vs []note.Verifier
+	seen := map[string]bool{}
+	for _, s := range *w.keys {
+		k, err := witness.ParseKey(s)
+		if err != nil {
+			return nil, 0, usageErrorf("--witness-key %q: %v", s, err)
+		}
+		if seen[k.String()] {
+			return nil, 0, usageErrorf("--witness-key %q is given twice", s)
+		}
+		seen[k.String()] = true
+		vs = append(vs, k)
 	}
-	if *w.min > 0 {
-		return nil, 0, usageErrorf("--min-cosignatures %d: no --witness-key given", *w.min)
+	min := *w.min
+	switch {
+	case min == -1:
+		min = len(vs)
+	case min < 0:
+		return nil, 0, usageErrorf("--min-cosignatures %d must not be negative", min)
+	case min > len(vs):
+		return nil, 0, usageErrorf("--min-cosignatures %d: only %d --witness-key given", min, len(vs))
 	}
-	return nil, 0, nil
+	return vs, min, nil
 }
