@@ -1,12 +1,3 @@
-// Package server wires sealog together: it opens and serves listeners
-// (TLS, and plain TCP/UDP only when asked), runs one goroutine per
-// connection that frames, parses and encodes what the client sends, and
-// the pipeline that owns the files, the rotation and the seal chain: one
-// lock, held by the pipeline goroutine or a connection that does its
-// work (see pipeline.submit).
-//
-// Dependencies point one way: server uses parse, writer, rotate and seal;
-// none of them knows about sockets.
 package server
 
 import (

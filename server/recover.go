@@ -51,8 +51,8 @@ func (p *pipeline) recover(found []rotate.Found) error {
 		// makes the next start recover the file again (a second recover
 		// event), instead of leaving a recovered seal that no event explains.
 		p.securityEvent("recover", "success", &d)
-		p.flush(p.security)
-		p.sync(p.security)
+		p.security.flush()
+		p.security.sync()
 		rec, err := p.chain.Seal(seal.KindRecovered, f.Name, size, lines, sum)
 		if err != nil && !errors.Is(err, seal.ErrKeyPersist) {
 			return fmt.Errorf("recover %s: %w", f.Name, err)

@@ -133,8 +133,8 @@ func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*S
 		return nil, err
 	}
 	// Everything said so far is on disk before the first client is served.
-	s.pipe.flush(s.pipe.security)
-	s.pipe.sync(s.pipe.security)
+	s.pipe.security.flush()
+	s.pipe.security.sync()
 	return s, nil
 }
 
