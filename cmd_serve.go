@@ -17,6 +17,7 @@ import (
 	"github.com/sealog/sealog/sendclient"
 	"github.com/sealog/sealog/server"
 	"github.com/sealog/sealog/systemd"
+	"github.com/sealog/sealog/tlog"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -47,6 +48,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Instance, "instance", cfg.Instance, "instance name that begins every event ID ([A-Za-z0-9.-]+)")
 	dirFlag := fs.String("dir", "", "log directory (default /var/log/sealog, ./sealog-dev with --dev)")
 	keyFlag := fs.String("key", "", "sealing key state file (default /var/lib/sealog/seal.key)")
+	logKeyFlag := fs.String("log-key", "", "checkpoint signer made by sealog keygen (default log.key in the directory of --key)")
 	rotateSize := byteSize(cfg.RotateSize)
 	fs.Var(&rotateSize, "rotate-size", "rotate a file before it grows past this size")
 	fs.DurationVar(&cfg.RotateInterval, "rotate-interval", cfg.RotateInterval, "rotate on UTC-aligned multiples of this interval (0 = never)")
@@ -103,6 +105,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if cfg.KeyPath == "" {
 		cfg.KeyPath = "/var/lib/sealog/seal.key"
+	}
+	if cfg.LogKeyPath = *logKeyFlag; !fs.Changed("log-key") {
+		// The default is a convenience: without it sealog still seals,
+		// it only signs no checkpoints, and the start event says so.
+		def := filepath.Join(filepath.Dir(cfg.KeyPath), tlog.SignerKeyName)
+		if _, err := os.Stat(def); err == nil {
+			cfg.LogKeyPath = def
+		} else {
+			fmt.Fprintf(stderr, "sealog: warning: no %s: no signed checkpoints (make one with sealog keygen, or name it with --log-key)\n", def)
+		}
+	} else if cfg.LogKeyPath == "" {
+		return usageErrorf("--log-key must not be empty")
 	}
 	if inherited != nil {
 		// The sockets come from systemd; record what they are.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sealog/sealog/rotate"
 	"github.com/sealog/sealog/seal"
+	"github.com/sealog/sealog/tlog"
 )
 
 // CA is a small certificate authority for --dev and for tests: it issues
@@ -176,6 +177,11 @@ func PrepareDev(dir string) (DevFiles, error) {
 	}
 	if _, err := os.Stat(f.SealKey); errors.Is(err, os.ErrNotExist) {
 		if err := seal.Keygen(filepath.Dir(f.SealKey)); err != nil {
+			return f, fmt.Errorf("--dev: keygen: %w", err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(f.SealKey), tlog.SignerKeyName)); errors.Is(err, os.ErrNotExist) {
+		if _, err := tlog.WriteKeys(filepath.Dir(f.SealKey), "sealog/dev"); err != nil {
 			return f, fmt.Errorf("--dev: keygen: %w", err)
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/sealog/sealog/tlog"
 )
 
 // SealsName is the chain file in a log directory (SPEC §3.1).
@@ -54,6 +56,11 @@ type ChainOptions struct {
 	// Head receives "seal head SEQ:MAC\n" after every seal (SPEC §4: stderr
 	// in production, so that the journal keeps a copy); nil = none.
 	Head io.Writer
+	// Sealed is called after every seal line is durable, with the size
+	// and root of the seals tree it ends (docs/format.md §7.2: the server
+	// publishes a signed checkpoint); nil = none. Calls are ordered and
+	// made with the Chain's lock held: Sealed must not call the Chain.
+	Sealed func(size uint64, root tlog.Hash)
 }
 
 // Chain appends seals to DIR/seals.log with the server's evolving key.
@@ -63,6 +70,10 @@ type Chain struct {
 	keyPath string
 	now     func() time.Time
 	head    io.Writer
+	sealed  func(uint64, tlog.Hash)
+	// tree is the seals tree (docs/format.md §7.2): one leaf per seal
+	// line, built in the same pass as the load and grown by every seal.
+	tree *tlog.Tree
 
 	mu             sync.Mutex // guards everything below
 	f              *os.File   // seals.log, O_APPEND, flock'ed
@@ -78,7 +89,8 @@ type Chain struct {
 // fsync failed. Its key stays in use until the line is whole and durable.
 type pendingSeal struct {
 	rec  Record
-	tail []byte // bytes of the line not yet written
+	leaf tlog.Hash // the line's leaf in the seals tree
+	tail []byte    // bytes of the line not yet written
 }
 
 // OpenChain opens (creating, 0640) DIR/seals.log for appending and loads
@@ -113,6 +125,8 @@ func OpenChain(dir, keyPath string, opt ChainOptions) (*Chain, error) {
 		keyPath: keyPath,
 		now:     opt.Now,
 		head:    opt.Head,
+		sealed:  opt.Sealed,
+		tree:    tlog.NewTree(),
 		last:    make(map[string]Record),
 	}
 	if c.now == nil {
@@ -267,6 +281,7 @@ func (c *Chain) load() error {
 			}
 			lastSeq, lastMAC = rec.Seq, rec.MAC
 			c.last[rec.File] = rec
+			c.tree.Append(tlog.LeafHash(line))
 			return nil
 		}
 		if err := check(); err != nil {
@@ -356,7 +371,7 @@ func (c *Chain) Seal(kind Kind, file string, bytes, lines int64, sum [32]byte) (
 	if err != nil && n == 0 {
 		return Record{}, fmt.Errorf("seal %s: %s: %w", file, c.path, err)
 	}
-	c.pending = &pendingSeal{rec: r, tail: append([]byte(nil), c.buf[n:]...)}
+	c.pending = &pendingSeal{rec: r, leaf: tlog.LeafHash(c.buf[:len(c.buf)-1]), tail: append([]byte(nil), c.buf[n:]...)}
 	if err != nil {
 		return Record{}, fmt.Errorf("seal %s: %w: %s: %w", file, ErrSealIncomplete, c.path, err)
 	}
@@ -385,6 +400,7 @@ func (c *Chain) finishPending() (Record, error) {
 	c.st = keyState{seq: r.Seq + 1, key: next, prev: r.MAC}
 	wipe(&next)
 	c.last[file] = r
+	c.tree.Append(p.leaf)
 	if c.head != nil {
 		c.buf = append(c.buf[:0], "seal head "...)
 		c.buf = strconv.AppendUint(c.buf, r.Seq, 10)
@@ -392,6 +408,9 @@ func (c *Chain) finishPending() (Record, error) {
 		c.buf = hex.AppendEncode(c.buf, r.MAC[:])
 		c.buf = append(c.buf, '\n')
 		c.head.Write(c.buf) // best effort: the journal copy is a convenience
+	}
+	if c.sealed != nil {
+		c.sealed(c.tree.Head())
 	}
 	if err := saveState(c.keyPath, &c.st); err != nil {
 		c.persistPending = true
@@ -408,6 +427,11 @@ func (c *Chain) Last(file string) (Record, bool) {
 	r, ok := c.last[file]
 	return r, ok
 }
+
+// SealsTree is the tree of the seal lines (docs/format.md §7.2), for
+// checkpoints and the consistency proofs witnesses ask for. It grows
+// with every seal; it is safe to read from any goroutine.
+func (c *Chain) SealsTree() *tlog.Tree { return c.tree }
 
 // Head returns the SEQ and MAC of the last seal; seq 0 and a zero MAC
 // when the chain is empty.

@@ -45,8 +45,11 @@ type Config struct {
 	MaxMessageSize int
 	Instance       string
 
-	Dir            string
-	KeyPath        string
+	Dir     string
+	KeyPath string
+	// LogKeyPath is the checkpoint signer, log.key (docs/format.md §7.1);
+	// empty = no signed checkpoints (the start event warns).
+	LogKeyPath     string
 	RotateSize     int64
 	RotateInterval time.Duration
 	SealInterval   time.Duration

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/sealog/sealog/metrics"
 	"github.com/sealog/sealog/rotate"
 	"github.com/sealog/sealog/seal"
+	"github.com/sealog/sealog/tlog"
 	"github.com/sealog/sealog/writer"
 )
 
@@ -24,14 +26,17 @@ import (
 // net/http.Server: Serve, ServePlain and ServePacket take sockets opened
 // elsewhere (tests, socket activation), and Shutdown drains.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	stderr  io.Writer
-	ids     *writer.IDGen
-	pipe    *pipeline
-	chain   *seal.Chain
-	limiter *limiter
-	tls     atomic.Pointer[tlsMaterial]
+	cfg    Config
+	log    *slog.Logger
+	stderr io.Writer
+	ids    *writer.IDGen
+	pipe   *pipeline
+	chain  *seal.Chain
+	// checkpoints signs and writes DIR/checkpoint after every seal; nil
+	// without a log key.
+	checkpoints *tlog.Publisher
+	limiter     *limiter
+	tls         atomic.Pointer[tlsMaterial]
 
 	mu        sync.Mutex // guards the fields below
 	listeners map[io.Closer]struct{}
@@ -97,7 +102,16 @@ func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*S
 	if chattr {
 		appendOnly = rotate.SetAppendOnly
 	}
-	chain, err := seal.OpenChain(cfg.Dir, cfg.KeyPath, seal.ChainOptions{AppendOnly: appendOnly, Head: stderr})
+	chainOpt := seal.ChainOptions{AppendOnly: appendOnly, Head: stderr}
+	if cfg.LogKeyPath != "" {
+		signer, err := tlog.LoadSigner(cfg.LogKeyPath)
+		if err != nil {
+			return nil, configErrorf("--log-key %s: %v", cfg.LogKeyPath, err)
+		}
+		s.checkpoints = tlog.NewPublisher(cfg.Dir, signer, stderr)
+		chainOpt.Sealed = s.publishCheckpoint
+	}
+	chain, err := seal.OpenChain(cfg.Dir, cfg.KeyPath, chainOpt)
 	if err != nil {
 		if errors.Is(err, seal.ErrKeyState) {
 			return nil, configErrorf("--key %s: %v", cfg.KeyPath, err)
@@ -105,6 +119,12 @@ func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*S
 		return nil, fmt.Errorf("open seal chain in %s: %w", cfg.Dir, err)
 	}
 	s.chain = chain
+	if size, root := chain.SealsTree().Head(); s.checkpoints != nil && size > 0 {
+		// The checkpoint of the chain as found: DIR/checkpoint may be
+		// missing (the log key is new) or behind (a crash before it was
+		// replaced).
+		s.publishCheckpoint(size, root)
+	}
 	found, err := rotate.Scan(cfg.Dir)
 	if err != nil {
 		chain.Close()
@@ -138,6 +158,21 @@ func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*S
 	return s, nil
 }
 
+// publishCheckpoint signs and writes the checkpoint of the seals tree
+// (docs/format.md §7.2). A failure is said on stderr; the next seal
+// writes a newer checkpoint, and the seals themselves are not held up.
+func (s *Server) publishCheckpoint(size uint64, root tlog.Hash) {
+	if _, err := s.checkpoints.Publish(size, root); err != nil {
+		fmt.Fprintf(s.stderr, "sealog: checkpoint %d: %v\n", size, err)
+	}
+}
+
+// Checkpoints returns the publisher of DIR/checkpoint (nil without a log
+// key) and the seals tree it signs, for witnessing.
+func (s *Server) Checkpoints() (*tlog.Publisher, *tlog.Tree) {
+	return s.checkpoints, s.chain.SealsTree()
+}
+
 // start runs the pipeline and the background workers, once. Serve* and
 // Shutdown call it, so nothing runs before New has fully succeeded.
 func (s *Server) start() {
@@ -160,8 +195,17 @@ func (s *Server) startEvent(listeners []string, chattr bool) {
 	d.Strs("listeners", listeners)
 	d.Str("config_sha256", s.cfg.Hash())
 	d.Bool("chattr", chattr)
+	var warnings []string
 	if !chattr {
-		d.Str("warning", "running without append-only attributes (--no-chattr)")
+		warnings = append(warnings, "running without append-only attributes (--no-chattr)")
+	}
+	if s.checkpoints != nil {
+		d.Str("origin", s.checkpoints.Origin())
+	} else {
+		warnings = append(warnings, "no log key (--log-key): no signed checkpoints")
+	}
+	if len(warnings) > 0 {
+		d.Str("warning", strings.Join(warnings, "; "))
 	}
 	d.Int("max_message_size", int64(s.cfg.MaxMessageSize))
 	s.pipe.securityEvent("start", "success", &d)
