@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -89,11 +90,38 @@ func parseByteSize(s string) (int64, error) {
 		mult = 1 << 20
 	case "g", "gb", "gib":
 		mult = 1 << 30
+	case "t", "tb", "tib":
+		mult = 1 << 40
 	default:
-		return 0, fmt.Errorf("%q has an unknown unit (want B, KiB, MiB or GiB)", s)
+		return 0, fmt.Errorf("%q has an unknown unit (want B, KiB, MiB, GiB or TiB)", s)
 	}
 	if n > (1<<62)/mult {
 		return 0, fmt.Errorf("%q is too large", s)
 	}
 	return n * mult, nil
+}
+
+// longDuration is a pflag value for durations of days: a Go duration
+// (2160h, 90m) or a whole number of days (90d), as retention is usually
+// stated. String prints the Go form, as the start event records it.
+type longDuration time.Duration
+
+func (d *longDuration) String() string { return time.Duration(*d).String() }
+func (d *longDuration) Type() string   { return "duration" }
+func (d *longDuration) Set(s string) error {
+	t := strings.TrimSpace(s)
+	if days, ok := strings.CutSuffix(t, "d"); ok {
+		n, err := strconv.ParseInt(days, 10, 64)
+		if err != nil || n < 0 || n > 100*365 {
+			return fmt.Errorf("%q is not a number of days (want e.g. 90d)", s)
+		}
+		*d = longDuration(time.Duration(n) * 24 * time.Hour)
+		return nil
+	}
+	v, err := time.ParseDuration(t)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (want e.g. 90d or 2160h)", s)
+	}
+	*d = longDuration(v)
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/sealog/sealog/devpki"
 	"github.com/sealog/sealog/sendclient"
@@ -55,6 +56,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.SealInterval, "seal-interval", cfg.SealInterval, "checkpoint-seal active files this often (0 = only at rotation)")
 	fs.DurationVar(&cfg.FsyncInterval, "fsync-interval", cfg.FsyncInterval, "data is on disk at most this long after it was read (0 = every batch)")
 	fs.BoolVar(&cfg.NoChattr, "no-chattr", false, "run without append-only/immutable file attributes")
+	retainFor := longDuration(0)
+	fs.Var(&retainFor, "retain", "prune final-sealed files this long after their final seal, e.g. 90d or 2160h (0 = keep for ever)")
+	retainSize := byteSize(0)
+	fs.Var(&retainSize, "retain-size", "prune the oldest final-sealed files while the log files exceed this size, e.g. 500GiB (0 = no limit)")
 	metricsListen := fs.String("metrics-listen", "", "serve Prometheus metrics over HTTP on this address, GET /metrics only (off by default)")
 	fs.BoolVar(&cfg.Dev, "dev", false, "try sealog with no setup: dev PKI and key, 127.0.0.1:6514, mutual TLS")
 	if err := parseFlags(fs, args); err != nil {
@@ -65,6 +70,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg.MaxMessageSize = int(maxMsg)
 	cfg.RotateSize = int64(rotateSize)
+	cfg.Retain, cfg.RetainSize = time.Duration(retainFor), int64(retainSize)
 	switch *minVersion {
 	case "1.2":
 		cfg.TLSMinVersion = tls.VersionTLS12

@@ -61,6 +61,10 @@ type ChainOptions struct {
 	// publishes a signed checkpoint); nil = none. Calls are ordered and
 	// made with the Chain's lock held: Sealed must not call the Chain.
 	Sealed func(size uint64, root tlog.Hash)
+	// OnSeal is called with every seal once its line is durable (the
+	// server counts seals for its metrics); it runs under the chain's
+	// lock and must not call back into the chain. nil = none.
+	OnSeal func(Record)
 }
 
 // Chain appends seals to DIR/seals.log with the server's evolving key.
@@ -74,6 +78,7 @@ type Chain struct {
 	// tree is the seals tree (docs/format.md §7.2): one leaf per seal
 	// line, built in the same pass as the load and grown by every seal.
 	tree *tlog.Tree
+	onSeal  func(Record)
 
 	mu             sync.Mutex // guards everything below
 	f              *os.File   // seals.log, O_APPEND, flock'ed
@@ -127,6 +132,7 @@ func OpenChain(dir, keyPath string, opt ChainOptions) (*Chain, error) {
 		head:    opt.Head,
 		sealed:  opt.Sealed,
 		tree:    tlog.NewTree(),
+		onSeal:  opt.OnSeal,
 		last:    make(map[string]Record),
 	}
 	if c.now == nil {
@@ -401,6 +407,9 @@ func (c *Chain) finishPending() (Record, error) {
 	wipe(&next)
 	c.last[file] = r
 	c.tree.Append(p.leaf)
+	if c.onSeal != nil {
+		c.onSeal(r)
+	}
 	if c.head != nil {
 		c.buf = append(c.buf[:0], "seal head "...)
 		c.buf = strconv.AppendUint(c.buf, r.Seq, 10)

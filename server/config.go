@@ -55,6 +55,10 @@ type Config struct {
 	SealInterval   time.Duration
 	FsyncInterval  time.Duration
 	NoChattr       bool
+	// Retain and RetainSize are the retention of docs/format.md §8
+	// (--retain, --retain-size); 0 = keep forever, no size limit.
+	Retain     time.Duration
+	RetainSize int64
 
 	// MetricsListen is the address of the Prometheus endpoint
 	// (--metrics-listen); empty = off.
@@ -158,6 +162,12 @@ func (c *Config) Validate() error {
 	if c.Dir == "" {
 		return configErrorf("--dir must not be empty")
 	}
+	if c.Retain < 0 {
+		return configErrorf("--retain must not be negative (0 keeps files for ever)")
+	}
+	if c.RetainSize < 0 {
+		return configErrorf("--retain-size must not be negative (0 = no limit)")
+	}
 	if len(c.Listen)+len(c.ListenTCP)+len(c.ListenUDP) == 0 {
 		return configErrorf("no listener: give --listen, --listen-tcp or --listen-udp")
 	}
@@ -193,6 +203,8 @@ func (c *Config) Hash() string {
 	add("seal-interval", c.SealInterval)
 	add("fsync-interval", c.FsyncInterval)
 	add("no-chattr", c.NoChattr)
+	add("retain", c.Retain)
+	add("retain-size", c.RetainSize)
 	add("dev", c.Dev)
 	add("metrics-listen", c.MetricsListen)
 	sort.Strings(lines)

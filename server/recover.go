@@ -21,6 +21,9 @@ func (p *pipeline) recover(found []rotate.Found) error {
 		}
 		path := filepath.Join(p.cfg.Dir, f.Name)
 		last, sealed := p.chain.Last(f.Name)
+		if sealed && last.Kind == seal.KindPruned {
+			continue // a prune a crash cut short: the pruner finishes it
+		}
 		if sealed && (last.Kind == seal.KindFinal || last.Kind == seal.KindRecovered) {
 			// Finished earlier; a crash may have come between the final
 			// seal and chattr +i, so make sure it is immutable.

@@ -36,6 +36,7 @@ type Server struct {
 	// without a log key.
 	checkpoints *tlog.Publisher
 	limiter     *limiter
+	pruner      *pruner
 	tls         atomic.Pointer[tlsMaterial]
 
 	mu        sync.Mutex // guards the fields below
@@ -102,7 +103,7 @@ func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*S
 	if chattr {
 		appendOnly = rotate.SetAppendOnly
 	}
-	chainOpt := seal.ChainOptions{AppendOnly: appendOnly, Head: stderr}
+	chainOpt := seal.ChainOptions{AppendOnly: appendOnly, Head: stderr, OnSeal: s.countSeal}
 	if cfg.LogKeyPath != "" {
 		signer, err := tlog.LoadSigner(cfg.LogKeyPath)
 		if err != nil {
@@ -152,6 +153,8 @@ func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*S
 		chain.Close()
 		return nil, err
 	}
+	s.pruner = newPruner(s)
+	s.pruner.finishInterrupted(found)
 	// Everything said so far is on disk before the first client is served.
 	s.pipe.security.flush()
 	s.pipe.security.sync()
@@ -185,6 +188,13 @@ func (s *Server) start() {
 			defer s.bgWG.Done()
 			s.limiter.run(ctx, s.emitSuppressed)
 		}()
+		if !s.pruner.policy.Off() {
+			s.bgWG.Add(1)
+			go func() {
+				defer s.bgWG.Done()
+				s.pruner.run(ctx)
+			}()
+		}
 	})
 }
 
@@ -208,6 +218,8 @@ func (s *Server) startEvent(listeners []string, chattr bool) {
 		d.Str("warning", strings.Join(warnings, "; "))
 	}
 	d.Int("max_message_size", int64(s.cfg.MaxMessageSize))
+	d.Str("retain", s.cfg.Retain.String())
+	d.Int("retain_size", s.cfg.RetainSize)
 	s.pipe.securityEvent("start", "success", &d)
 }
 
