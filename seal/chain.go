@@ -75,10 +75,10 @@ type Chain struct {
 	now     func() time.Time
 	head    io.Writer
 	sealed  func(uint64, tlog.Hash)
+	onSeal  func(Record)
 	// tree is the seals tree (docs/format.md §7.2): one leaf per seal
 	// line, built in the same pass as the load and grown by every seal.
 	tree *tlog.Tree
-	onSeal  func(Record)
 
 	mu             sync.Mutex // guards everything below
 	f              *os.File   // seals.log, O_APPEND, flock'ed
