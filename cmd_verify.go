@@ -32,7 +32,8 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 		}
 		head = &seal.Head{Seq: seq, MAC: mac}
 	}
-	res, err := seal.Verify(fs.Arg(0), key, head, stdout)
+	defer key.Wipe()
+	res, err := seal.Verify(fs.Arg(0), seal.VerifyOptions{Key: key, Head: head}, stdout)
 	if err != nil {
 		return err
 	}

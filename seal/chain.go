@@ -1,7 +1,6 @@
 package seal
 
 import (
-	"bufio"
 	"crypto/hmac"
 	"encoding/hex"
 	"errors"
@@ -225,85 +224,75 @@ func (c *Chain) openFile(appendOnly func(*os.File) error) error {
 	return nil
 }
 
-// load streams seals.log (see OpenChain) and reconciles it with c.st.
+// load streams seals.log through readSeals, the reader verify uses too
+// (see OpenChain), and reconciles it with c.st.
 func (c *Chain) load() error {
 	r, err := os.Open(c.path)
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.path, err)
 	}
 	defer r.Close()
-	br := bufio.NewReaderSize(r, 64<<10)
 	var (
 		lastSeq uint64
 		lastMAC [32]byte
-		n       int
 		key     [32]byte // key for seal keySeq, once SEQ reaches the state's
 		keySeq  uint64
 	)
 	defer wipe(&key)
-	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) == 0 && err == io.EOF {
-			break
-		}
-		n++
-		if errors.Is(err, bufio.ErrBufferFull) || len(line) > maxSealLine {
-			return fmt.Errorf("%s: line %d: %w: line too long", c.path, n, ErrChain)
-		}
-		torn := err == io.EOF
-		if err != nil && !torn {
-			return fmt.Errorf("%s: %w", c.path, err)
-		}
-		if !torn {
-			line = line[:len(line)-1]
-		}
-		// check is every test a line must pass. A torn last line that
-		// passes them all is a whole seal lacking only its LF; one that
-		// fails any is an interrupted seal that never happened.
-		check := func() error {
-			rec, body, perr := parseLine(line)
-			if perr != nil {
-				return fmt.Errorf("%s: line %d: %w: %w", c.path, n, ErrChain, perr)
+	err = readSeals(r, func(e *sealEntry) error {
+		switch e.kind {
+		case entryBad:
+			return fmt.Errorf("%s: line %d: %w: %w", c.path, e.line, ErrChain, e.err)
+		case entryFragment:
+			// A seal cut by a crash; its key was never spent on a whole
+			// line, so the next seal takes its SEQ. Only one still
+			// lacking its LF needs ending.
+			if e.noLF {
+				c.torn = TornLine{Line: e.line, Bytes: e.bytes}
 			}
-			if rec.Seq != lastSeq+1 || rec.Prev != lastMAC {
-				return fmt.Errorf("%s: line %d: %w: seal %d does not follow seal %d", c.path, n, ErrChain, rec.Seq, lastSeq)
-			}
-			if rec.Seq >= c.st.seq {
-				// Lines the key state has not caught up with: check them with it.
-				k, ks := key, keySeq
-				if ks == 0 {
-					k, ks = c.st.key, c.st.seq
-					if rec.Prev != c.st.prev {
-						return fmt.Errorf("%s: line %d: %w: seal %d PREV differs from the key state's prev", c.keyPath, n, ErrKeyState, rec.Seq)
-					}
-				}
-				if mac := computeMAC(&k, body); !hmac.Equal(mac[:], rec.MAC[:]) {
-					return fmt.Errorf("%s: line %d: %w: seal %d MAC does not match the key state", c.keyPath, n, ErrKeyState, rec.Seq)
-				}
-				next := evolve(k)
-				wipe(&k)
-				wipe(&key)
-				key, keySeq = next, ks+1
-			}
-			lastSeq, lastMAC = rec.Seq, rec.MAC
-			c.last[rec.File] = rec
-			c.tree.Append(tlog.LeafHash(line))
 			return nil
 		}
-		if err := check(); err != nil {
-			if !torn {
-				return err
+		rec := &e.rec
+		if !e.linked {
+			return fmt.Errorf("%s: line %d: %w: seal %d: %w", c.path, e.line, ErrChain, rec.Seq, e.err)
+		}
+		if rec.Seq >= c.st.seq {
+			// Lines the key state has not caught up with: check them with it.
+			k, ks := key, keySeq
+			if ks == 0 {
+				k, ks = c.st.key, c.st.seq
+				if rec.Prev != c.st.prev {
+					return fmt.Errorf("%s: line %d: %w: seal %d PREV differs from the key state's prev", c.keyPath, e.line, ErrKeyState, rec.Seq)
+				}
 			}
-			c.torn = TornLine{Line: n, Bytes: len(line)}
-			break
+			if ks != rec.Seq {
+				return fmt.Errorf("%s: line %d: %w: seal %d does not follow the key state's seq %d", c.keyPath, e.line, ErrKeyState, rec.Seq, ks)
+			}
+			if mac := computeMAC(&k, e.body); !hmac.Equal(mac[:], rec.MAC[:]) {
+				return fmt.Errorf("%s: line %d: %w: seal %d MAC does not match the key state", c.keyPath, e.line, ErrKeyState, rec.Seq)
+			}
+			next := evolve(k)
+			wipe(&k)
+			wipe(&key)
+			key, keySeq = next, ks+1
 		}
-		if torn {
-			c.torn = TornLine{Line: n, Bytes: len(line), Complete: true}
+		lastSeq, lastMAC = rec.Seq, rec.MAC
+		c.last[rec.File] = *rec
+		c.tree.Append(tlog.LeafHash(e.raw))
+		if e.noLF {
+			c.torn = TornLine{Line: e.line, Bytes: e.bytes, Complete: true}
 		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrChain) || errors.Is(err, ErrKeyState) {
+			return err
+		}
+		return fmt.Errorf("%s: %w", c.path, err)
 	}
 	switch {
 	case keySeq != 0:
-		// Crash between the seal line's fsync and the state's rename:
+		// Crash between the seal line's fsync and the state's save:
 		// move the state past the last seal and persist it before use.
 		c.st.wipe()
 		c.st = keyState{seq: keySeq, key: key, prev: lastMAC}

@@ -110,7 +110,7 @@ func TestLoadVerifyKey(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := hex.EncodeToString(k[:]); got != hexKey {
+			if got := hex.EncodeToString(k.k[:]); got != hexKey {
 				t.Fatalf("got %s, want %s", got, hexKey)
 			}
 		})
@@ -289,7 +289,7 @@ func TestChainRefusesMismatch(t *testing.T) {
 		lines := strings.SplitAfter(string(b), "\n")
 		lastSeq := len(lines) - 1 // SplitAfter leaves an empty last element
 		// What a seal cut off by a full disk leaves: the start of its line.
-		writeFile(t, d.path(SealsName), append(b, "281\t2026-11-22T10:20:00.000000Z\t99"...))
+		writeFile(t, d.path(SealsName), append(b, "281\t2026-11-22T10:20:00.000000Z\t"+itoa(int64(lastSeq+1))+"\tcheck"...))
 		d.open()
 		torn, ok := d.c.Torn()
 		if !ok || torn.Complete || torn.Line != lastSeq+1 {
@@ -303,6 +303,20 @@ func TestChainRefusesMismatch(t *testing.T) {
 		res, report := d.verify(nil)
 		if !res.OK || !strings.Contains(report, "interrupted seal line") {
 			t.Fatalf("verify: OK=%v, want OK with a note on the interrupted seal line:\n%s", res.OK, report)
+		}
+		// The second and third start read the same, now ended, fragment
+		// exactly as verify does: the chain goes on.
+		for i := range 2 {
+			d.open()
+			if torn, ok := d.c.Torn(); ok {
+				t.Fatalf("start %d: got Torn %+v, want none (the fragment was ended before)", i+2, torn)
+			}
+			d.write(ev3, 1)
+			d.seal(KindCheckpoint, ev3)
+			d.close()
+		}
+		if res, report := d.verify(nil); !res.OK {
+			t.Fatalf("verify after two more starts:\n%s", report)
 		}
 		// Without a seal that continues the chain after it, the fragment
 		// is a problem: append a second fragment and nothing after it.

@@ -30,7 +30,7 @@ func FuzzScan(f *testing.F) {
 		}
 		o := min(int64(off), int64(len(data)))
 		targets := []target{{off: o}}
-		res := scan(bytes.NewReader(data), int64(len(data)), targets, columns, fuzzScanBufs)
+		res := scan(bytes.NewReader(data), int64(len(data)), targets, columns, fuzzScanBufs, nil)
 		if res.err != nil || res.n != int64(len(data)) {
 			t.Fatalf("scan: got n=%d err=%v, want %d bytes and no error", res.n, res.err, len(data))
 		}

@@ -59,11 +59,11 @@ func testKey(t testing.TB) (keyPath string, k1 [32]byte) {
 	if err := Keygen(kd); err != nil {
 		t.Fatal(err)
 	}
-	k1, err := LoadVerifyKey(filepath.Join(kd, VerifyKeyName))
+	vk, err := LoadVerifyKey(filepath.Join(kd, VerifyKeyName))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return filepath.Join(kd, SealKeyName), k1
+	return filepath.Join(kd, SealKeyName), vk.k
 }
 
 // logDir is a log directory under construction: files written with
@@ -151,10 +151,16 @@ func (d *logDir) seal(kind Kind, name string) Record {
 // verify runs Verify and returns the result and its report.
 func (d *logDir) verify(head *Head) (Result, string) {
 	d.t.Helper()
+	return verifyDir(d.t, d.dir, d.k1, head)
+}
+
+// verifyDir runs Verify on dir with the verify key k1.
+func verifyDir(t testing.TB, dir string, k1 [32]byte, head *Head) (Result, string) {
+	t.Helper()
 	var out bytes.Buffer
-	res, err := Verify(d.dir, d.k1, head, &out)
+	res, err := Verify(dir, VerifyOptions{Key: &VerifyKey{k: k1}, Head: head}, &out)
 	if err != nil {
-		d.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return res, out.String()
 }

@@ -138,24 +138,32 @@ func saveState(path string, s *keyState) error {
 	return nil
 }
 
-// LoadVerifyKey reads a verify key: 64 hex digits and LF (SPEC §4). Case
-// and surrounding white space are forgiven, since the file may have been
-// copied by hand to the auditor's machine; anything else is an error that
-// names the file and wraps ErrVerifyKey.
-func LoadVerifyKey(path string) ([32]byte, error) {
-	var k [32]byte
+// VerifyKey is K1, the verify key, as verify holds it: wiped by Wipe.
+type VerifyKey struct {
+	k [32]byte
+}
+
+// Wipe overwrites the key. The VerifyKey must not be used afterwards.
+func (k *VerifyKey) Wipe() { wipe(&k.k) }
+
+// LoadVerifyKey reads a verify key: 64 hex digits and LF (docs/format.md
+// §4). Case and surrounding white space are forgiven, since the file may
+// have been copied by hand to the auditor's machine; anything else is an
+// error that names the file and wraps ErrVerifyKey.
+func LoadVerifyKey(path string) (*VerifyKey, error) {
 	b, err := readSmall(path)
 	if err != nil {
-		return k, fmt.Errorf("verify key %s: %w: %w", path, ErrVerifyKey, err)
+		return nil, fmt.Errorf("verify key %s: %w: %w", path, ErrVerifyKey, err)
 	}
 	defer clear(b)
 	t := bytes.TrimSpace(b)
 	if len(t) != 64 {
-		return k, fmt.Errorf("verify key %s: %w: want 64 hex digits", path, ErrVerifyKey)
+		return nil, fmt.Errorf("verify key %s: %w: want 64 hex digits", path, ErrVerifyKey)
 	}
-	if _, err := hex.Decode(k[:], t); err != nil {
-		clear(k[:])
-		return k, fmt.Errorf("verify key %s: %w: want 64 hex digits", path, ErrVerifyKey)
+	k := new(VerifyKey)
+	if _, err := hex.Decode(k.k[:], t); err != nil {
+		k.Wipe()
+		return nil, fmt.Errorf("verify key %s: %w: want 64 hex digits", path, ErrVerifyKey)
 	}
 	return k, nil
 }

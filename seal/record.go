@@ -25,8 +25,16 @@ const (
 // final reports whether no seal may follow k for the same file.
 func (k Kind) final() bool { return k == KindFinal || k == KindRecovered }
 
+// kinds are the KIND names a seal line may carry.
+var kinds = []Kind{KindCheckpoint, KindFinal, KindRecovered, KindPruned}
+
 func (k Kind) valid() bool {
-	return k == KindCheckpoint || k == KindFinal || k == KindRecovered || k == KindPruned
+	for _, v := range kinds {
+		if k == v {
+			return true
+		}
+	}
+	return false
 }
 
 // Record is one seal line of seals.log (SPEC §4 columns 2–10).
@@ -152,11 +160,8 @@ func parseLine(line []byte) (r Record, body []byte, err error) {
 	}
 	body = line[len(cols[0])+1 : len(line)-len(cols[9])-1]
 
-	if len(cols[1]) != timeLen {
-		return r, nil, fmt.Errorf("%w: TIME is not YYYY-MM-DDTHH:MM:SS.ffffffZ", ErrSealLine)
-	}
-	t, terr := time.Parse(timeLayout, string(cols[1]))
-	if terr != nil || string(t.AppendFormat(nil, timeLayout)) != string(cols[1]) {
+	t, ok := parseTime(cols[1])
+	if !ok {
 		return r, nil, fmt.Errorf("%w: TIME is not YYYY-MM-DDTHH:MM:SS.ffffffZ", ErrSealLine)
 	}
 	r.Time = t
@@ -184,6 +189,20 @@ func parseLine(line []byte) (r Record, body []byte, err error) {
 	}
 	return r, body, nil
 }
+
+// parseTime parses a canonical TIME column: UTC, 6 fraction digits.
+func parseTime(c []byte) (time.Time, bool) {
+	if len(c) != timeLen {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(timeLayout, string(c))
+	if err != nil || string(t.AppendFormat(nil, timeLayout)) != string(c) {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+func validTime(c []byte) bool { _, ok := parseTime(c); return ok }
 
 // parseDec parses a canonical unsigned decimal: no sign, no leading zero
 // (except "0" itself), at most 19 digits so it cannot overflow.

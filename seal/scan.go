@@ -2,7 +2,6 @@ package seal
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"errors"
 	"io"
 
@@ -39,9 +38,14 @@ type lineProblem struct {
 
 type scanResult struct {
 	n                int64 // bytes read
+	lines            int64 // complete lines among them
 	err              error // read error other than an early EOF
 	lineProblems     []lineProblem
 	lineProblemCount int
+	// endsWithStop: a security file whose last complete lines are a
+	// `stop` event followed by `seal` events only: the graceful end of
+	// docs/format.md §5.
+	endsWithStop bool
 }
 
 // scanBufs are the chunk buffers, reused from file to file.
@@ -60,9 +64,9 @@ func newScanBuffers() *scanBufs {
 // scan reads r up to limit bytes, once. It fills every target (sorted,
 // unique offsets) it reaches and, on a second goroutine, checks every
 // complete line of the range with writer.CheckLine against columns.
-// SHA-256 runs on this goroutine; a hash's Sum does not disturb its state,
-// so one digest serves every offset.
-func scan(r io.Reader, limit int64, targets []target, columns int, bufs *scanBufs) scanResult {
+// The content digest (column 8) runs on this goroutine and is snapshotted
+// at every target. progress, when not nil, gets the bytes of each chunk.
+func scan(r io.Reader, limit int64, targets []target, columns int, bufs *scanBufs, progress func(int64)) scanResult {
 	work := make(chan []byte, scanBuffers)
 	done := make(chan *lineChecker)
 	go func() {
@@ -74,7 +78,7 @@ func scan(r io.Reader, limit int64, targets []target, columns int, bufs *scanBuf
 		done <- lc
 	}()
 
-	h := sha256.New()
+	h := newContentDigest()
 	var (
 		off   int64 // bytes hashed so far
 		lines int64
@@ -85,7 +89,7 @@ func scan(r io.Reader, limit int64, targets []target, columns int, bufs *scanBuf
 	mark := func() {
 		t := &targets[ti]
 		t.reached = true
-		h.Sum(t.sum[:0])
+		h.Snapshot(&t.sum)
 		t.lines = lines
 		t.endsLF = off == 0 || lastB == '\n'
 		ti++
@@ -101,6 +105,9 @@ func scan(r io.Reader, limit int64, targets []target, columns int, bufs *scanBuf
 		}
 		n, err := io.ReadFull(r, buf[:want])
 		data := buf[:n]
+		if progress != nil && n > 0 {
+			progress(int64(n))
+		}
 		if n > 0 {
 			work <- data
 		} else {
@@ -134,6 +141,8 @@ func scan(r io.Reader, limit int64, targets []target, columns int, bufs *scanBuf
 	close(work)
 	lc := <-done
 	res.n = off
+	res.lines = lines
+	res.endsWithStop = lc.stopSeen
 	res.lineProblems = lc.problems
 	res.lineProblemCount = lc.count
 	return res
@@ -151,6 +160,7 @@ type lineChecker struct {
 	base     int64 // file offset of the next byte fed
 	problems []lineProblem
 	count    int
+	stopSeen bool // security lines: the last ones are `stop`, then `seal`s
 }
 
 func (lc *lineChecker) feed(data []byte) {
@@ -202,10 +212,34 @@ func (lc *lineChecker) finish(end int64, line []byte, err error) {
 	if err == nil {
 		err = writer.CheckLine(line, lc.columns)
 	}
+	if lc.columns == securityColumns {
+		switch action(line) {
+		case "stop":
+			lc.stopSeen = err == nil
+		case "seal":
+		default:
+			lc.stopSeen = false
+		}
+	}
 	if err != nil {
 		lc.count++
 		if len(lc.problems) < maxLineProblems {
 			lc.problems = append(lc.problems, lineProblem{line: lc.line, end: end, err: err})
 		}
 	}
+}
+
+// action returns the ACTION column (7) of a security line, or "".
+func action(line []byte) string {
+	for range 6 {
+		i := bytes.IndexByte(line, '\t')
+		if i < 0 {
+			return ""
+		}
+		line = line[i+1:]
+	}
+	if i := bytes.IndexByte(line, '\t'); i >= 0 {
+		return string(line[:i])
+	}
+	return ""
 }

@@ -13,48 +13,71 @@ import (
 	"syscall"
 )
 
-// Head is a chain head recorded elsewhere (`verify --head SEQ:MAC`, SPEC §4).
+// Head is a chain head recorded elsewhere (`verify --head SEQ:MAC`,
+// docs/format.md §4).
 type Head struct {
 	Seq uint64
 	MAC [32]byte
 }
 
-// Result is the outcome of Verify. Seq and MAC are the chain head it
-// reached: the last seal line of seals.log.
+// VerifyOptions say what Verify checks the directory against.
+type VerifyOptions struct {
+	// Key is K1, the verify key. nil: the MACs are not checked (the
+	// summary says so) and no chain head is printed as reached.
+	Key *VerifyKey
+	// Head, when set, makes verify fail unless the chain holds that seal
+	// with that MAC.
+	Head *Head
+	// Progress, when set, receives a progress line now and then
+	// (files and bytes done, rate, time left), each ending in CR; meant for
+	// a terminal. nil: nothing.
+	Progress io.Writer
+}
+
+// Result is the outcome of Verify.
 type Result struct {
 	OK       bool
 	Problems int
-	Seq      uint64
-	MAC      [32]byte
+	// Seq and MAC are the chain head reached: the last seal line, when its
+	// MAC verified. HeadOK is false when there is none (an empty chain,
+	// no key, or a last seal that does not verify).
+	Seq    uint64
+	MAC    [32]byte
+	HeadOK bool
+	// What was read: event and security files, their complete lines and
+	// bytes, and the seal lines of seals.log.
+	Files, Seals int
+	Lines, Bytes int64
 }
 
 // Limits that keep verify's work and memory bounded whatever is in DIR.
 const (
-	// keySnapEvery: keys K(1+i·keySnapEvery) are kept so that an
-	// out-of-order seal line costs at most that many evolutions.
-	keySnapEvery = 4096
-	// maxSeqJump: a SEQ further ahead than this is not MAC-checked (the
-	// gap is reported anyway); it stops a forged SEQ of 2^63 from making
-	// us evolve the key for ever.
-	maxSeqJump = 1 << 20
 	// maxLineProblems: format problems printed per file; the rest are counted.
 	maxLineProblems = 10
+	// maxChainProblems: problems printed for seals.log; the rest are counted.
+	maxChainProblems = 1000
+	// keyBudgetStart, keyBudgetPerLine: key evolutions allowed to reach a
+	// seal whose SEQ skips ahead (seals deleted). The budget grows by a
+	// few evolutions per line read, so the work stays linear in the
+	// bytes of seals.log whatever the SEQ numbers say: a forged jump of
+	// 2^40 is reported at once and its MAC is not checked.
+	keyBudgetStart   = 64
+	keyBudgetPerLine = 2
 )
 
-// Verify checks DIR against its chain, offline and read-only, with only
-// the verify key K1 (SPEC §4). It writes one line per problem to out
-// ("FILE: seal SEQ: what is wrong" or "seals.log: line N: what is
-// wrong"), notes that do not fail ("FILE: unsealed tail: N bytes",
-// "FILE: torn last line (recovered)"), and last "chain head SEQ:MAC".
-// With head != nil it fails unless the chain holds that seal with that
-// MAC. The error is only for a DIR that cannot be read at all; tampering
-// is Result.OK == false.
+// Verify checks DIR against its chain, offline and read-only
+// (docs/format.md §4). It writes one line per problem to out ("FILE: seal
+// SEQ: what is wrong" or "seals.log: line N: what is wrong"), notes that do
+// not fail ("FILE: unsealed tail: N bytes", "FILE: torn last line
+// (recovered)"), on success a short summary, and last "chain head SEQ:MAC"
+// when the last seal verified. The error is only for a DIR that cannot be
+// read at all; tampering is Result.OK == false.
 //
-// Every file is read once, sequentially, up to the end of its last seal;
-// SHA-256 is snapshotted at every sealed offset while a second goroutine
-// checks the lines (writer.CheckLine), so memory stays flat and the speed
-// is bounded by SHA-256.
-func Verify(dir string, verifyKey [32]byte, head *Head, out io.Writer) (Result, error) {
+// Nothing in DIR can make it block or run long: every file is checked to
+// be a regular file before it is opened, and opened non-blocking; every
+// file is read once, sequentially, up to the end of its last seal; the
+// chain costs a bounded number of key evolutions per seal line.
+func Verify(dir string, opt VerifyOptions, out io.Writer) (Result, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return Result{}, fmt.Errorf("verify: %w", err)
@@ -63,28 +86,45 @@ func Verify(dir string, verifyKey [32]byte, head *Head, out io.Writer) (Result, 
 	v := &verifier{
 		dir:   dir,
 		out:   bw,
-		k1:    verifyKey,
-		key:   verifyKey,
+		head:  opt.Head,
 		files: make(map[string]*fileState),
 	}
-	v.keySeq = 1
-	v.snaps = append(v.snaps, verifyKey)
-	defer v.wipeKeys()
-
-	v.readChain(head)
-	v.settleInterrupted(false, 0, 0) // a non-seal line that nothing followed
+	if opt.Key != nil {
+		v.keys = newKeyCursor(opt.Key)
+		defer v.keys.wipe()
+	}
+	v.readChain()
 	for _, e := range entries {
 		name := e.Name()
 		if _, ok := fileStream([]byte(name)); !ok {
-			continue // SPEC §3.1: anything else is not ours to judge
+			continue // docs/format.md §3.1: anything else is not ours to judge
 		}
 		v.file(name).present = true
 	}
+	v.prog = newProgress(opt.Progress)
 	v.checkFiles()
-	v.checkHead(head)
+	v.prog.done()
+	v.checkHead()
 
-	res := Result{OK: v.problems == 0, Problems: v.problems, Seq: v.lastSeq, MAC: v.lastMAC}
-	bw.WriteString("chain head " + FormatHead(v.lastSeq, v.lastMAC) + "\n")
+	res := Result{
+		OK: v.problems == 0, Problems: v.problems,
+		Files: v.nFiles, Seals: v.nSeals, Lines: v.nLines, Bytes: v.nBytes,
+	}
+	if v.lastSeq == 0 && v.keys != nil {
+		res.HeadOK = true // the empty chain's head, reached by every chain
+	}
+	if v.lastOK {
+		res.Seq, res.MAC, res.HeadOK = v.lastSeq, v.lastMAC, true
+	}
+	switch {
+	case res.OK:
+		v.summary(&res)
+	case v.lastSeq > 0 && !res.HeadOK && v.keys != nil && v.macGood > 0:
+		bw.WriteString("chain head not reached: the last seal (" + fmt.Sprint(v.lastSeq) + ") does not verify\n")
+	}
+	if res.HeadOK {
+		bw.WriteString("chain head " + FormatHead(res.Seq, res.MAC) + "\n")
+	}
 	if err := bw.Flush(); err != nil {
 		return res, fmt.Errorf("verify: writing the report: %w", err)
 	}
@@ -96,66 +136,54 @@ type fileSeal struct {
 	seq          uint64
 	kind         Kind
 	bytes, lines int64
-	sum          [32]byte
+	sum          [32]byte // column 8
 }
 
 type fileState struct {
 	name    string
 	present bool
 	seals   []fileSeal // in seals.log order
+	// After the scan: the range ends with a graceful stop (a security
+	// file whose last sealed lines are `stop` and then `seal` events only).
+	endsWithStop bool
+	openTail     int64 // bytes past the last checkpoint of an active file
+	open         bool  // last seal is a checkpoint, or no seal at all
 }
 
 type verifier struct {
 	dir      string
 	out      *bufio.Writer
 	problems int
-
-	k1     [32]byte
-	key    [32]byte // K(keySeq): the forward cursor
-	keySeq uint64
-	snaps  [][32]byte // snaps[i] = K(1 + i·keySnapEvery)
+	head     *Head
+	keys     *keyCursor // nil: no verify key
+	prog     *progress
 
 	lastSeq uint64
 	lastMAC [32]byte
-	// interrupted holds a line of seals.log that is no seal line at all,
-	// until the next line shows whether the chain goes on across it: a
-	// seal whose write was cut off (disk full, then a stop) leaves such a
-	// fragment, which the server ends with an LF at its next start.
-	interrupted *interruptedLine
-	headSeen    bool   // a seal with head's SEQ and MAC and a good MAC
-	headBad     string // why the seal with head's SEQ does not match
+	lastOK  bool // the last seal line verified (linked and MAC good)
+
+	// seals.log problems wait in chainOut until one MAC has verified, so
+	// that a wrong key is reported as one line, not one forgery per seal.
+	macGood, macBad int
+	chainOut        []chainProblem
+	chainPrinted    int
+	chainMore       int
+
+	headSeen bool   // a seal with head's SEQ and MAC and a good MAC
+	headBad  string // why the seal with head's SEQ does not match
 
 	files map[string]*fileState
 	buf   *scanBufs
+
+	nFiles, nSeals int
+	nLines, nBytes int64
 }
 
-type interruptedLine struct {
-	n     int // line number
-	bytes int
-	err   error
-}
-
-// settleInterrupted decides about a held non-seal line: a note when the
-// seal after it continues the chain (continued), a problem otherwise.
-func (v *verifier) settleInterrupted(continued bool, nextLine int, nextSeq uint64) {
-	il := v.interrupted
-	if il == nil {
-		return
-	}
-	v.interrupted = nil
-	if continued {
-		v.note("%s: line %d: interrupted seal line (%d bytes), the chain continues with seal %d on line %d", SealsName, il.n, il.bytes, nextSeq, nextLine)
-		return
-	}
-	v.problem("%s: line %d: %v", SealsName, il.n, il.err)
-}
-
-func (v *verifier) wipeKeys() {
-	wipe(&v.k1)
-	wipe(&v.key)
-	for i := range v.snaps {
-		wipe(&v.snaps[i])
-	}
+// chainProblem is one problem found in seals.log: where ("seals.log:
+// line N: seal S"), why (without the MAC), and whether its MAC failed.
+type chainProblem struct {
+	where, why string
+	macBad     bool
 }
 
 func (v *verifier) problem(format string, args ...any) {
@@ -167,6 +195,56 @@ func (v *verifier) note(format string, args ...any) {
 	fmt.Fprintf(v.out, format+"\n", args...)
 }
 
+// chainProblem records a problem of seals.log; see chainOut.
+func (v *verifier) chainProblem(p chainProblem) {
+	if v.macGood == 0 && v.keys != nil {
+		if len(v.chainOut) < maxChainProblems {
+			v.chainOut = append(v.chainOut, p)
+		} else {
+			v.chainMore++
+			v.problems++
+		}
+		return
+	}
+	v.printChain(p)
+}
+
+func (v *verifier) printChain(p chainProblem) {
+	v.problems++
+	if v.chainPrinted >= maxChainProblems {
+		v.chainMore++
+		return
+	}
+	v.chainPrinted++
+	why := p.why
+	if p.macBad {
+		if why != "" {
+			why += "; "
+		}
+		why += "MAC mismatch (line altered or forged)"
+	}
+	v.out.WriteString(p.where + ": " + why + "\n")
+}
+
+// flushChain prints the held seals.log problems. wrongKey: no MAC ever
+// verified, so the MAC failures say nothing about the lines.
+func (v *verifier) flushChain(wrongKey bool) {
+	held := v.chainOut
+	v.chainOut = nil
+	if wrongKey {
+		v.problem("%s: the verify key does not match this chain (wrong key?)", SealsName)
+	}
+	for _, p := range held {
+		if wrongKey {
+			if p.why == "" {
+				continue
+			}
+			p.macBad = false
+		}
+		v.printChain(p)
+	}
+}
+
 func (v *verifier) file(name string) *fileState {
 	f := v.files[name]
 	if f == nil {
@@ -176,36 +254,11 @@ func (v *verifier) file(name string) *fileState {
 	return f
 }
 
-// keyFor returns K(seq), derived from K1 (SPEC §4), or false when seq is
-// too far ahead to be worth deriving.
-func (v *verifier) keyFor(seq uint64) ([32]byte, bool) {
-	if seq < v.keySeq {
-		i := (seq - 1) / keySnapEvery
-		k := v.snaps[i]
-		for s := 1 + i*keySnapEvery; s < seq; s++ {
-			k = evolve(k)
-		}
-		return k, true
-	}
-	if seq-v.keySeq > maxSeqJump {
-		return [32]byte{}, false
-	}
-	for v.keySeq < seq {
-		next := evolve(v.key)
-		wipe(&v.key)
-		v.key = next
-		v.keySeq++
-		if (v.keySeq-1)%keySnapEvery == 0 {
-			v.snaps = append(v.snaps, v.key)
-		}
-	}
-	return v.key, true
-}
-
-// readChain streams seals.log: format, SEQ, PREV and MAC of every line.
-func (v *verifier) readChain(head *Head) {
+// readChain reads seals.log through readSeals, the reader the server's
+// start-up uses too, and checks every seal's MAC.
+func (v *verifier) readChain() {
 	path := filepath.Join(v.dir, SealsName)
-	f, err := openNoFollow(path)
+	f, err := openRegular(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			v.problem("%s: missing", SealsName)
@@ -215,81 +268,104 @@ func (v *verifier) readChain(head *Head) {
 		return
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 64<<10)
-	n := 0
-	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) == 0 && err == io.EOF {
-			return
-		}
-		n++
-		if errors.Is(err, bufio.ErrBufferFull) {
-			v.problem("%s: line %d: longer than %d bytes", SealsName, n, br.Size())
-			for errors.Is(err, bufio.ErrBufferFull) {
-				_, err = br.ReadSlice('\n')
-			}
-			continue
-		}
-		if err == io.EOF {
-			v.settleInterrupted(false, 0, 0)
-			v.problem("%s: line %d: torn last line (no LF), %d bytes", SealsName, n, len(line))
-			return
-		}
-		if err != nil {
-			v.problem("%s: line %d: %v", SealsName, n, err)
-			return
-		}
-		v.chainLine(n, line[:len(line)-1], head)
+	err = readSeals(f, v.chainEntry)
+	if err != nil {
+		v.problem("%s: read error: %v", SealsName, err)
+	}
+	if v.keys != nil && len(v.chainOut) > 0 {
+		v.flushChain(v.macGood == 0 && v.macBad > 0)
+	}
+	if v.chainMore > 0 { // already counted
+		fmt.Fprintf(v.out, "%s: %d more problems\n", SealsName, v.chainMore)
 	}
 }
 
-func (v *verifier) chainLine(n int, line []byte, head *Head) {
-	r, body, err := parseLine(line)
-	if err != nil {
-		v.settleInterrupted(false, 0, 0) // two non-seal lines in a row
-		v.interrupted = &interruptedLine{n: n, bytes: len(line), err: err}
-		return
+func (v *verifier) chainEntry(e *sealEntry) error {
+	if v.keys != nil {
+		v.keys.budget += keyBudgetPerLine
 	}
-	var why []string
-	switch want := v.lastSeq + 1; {
-	case r.Seq > want:
-		why = append(why, fmt.Sprintf("SEQ gap: seals %d to %d missing", want, r.Seq-1))
-	case r.Seq < want:
-		why = append(why, fmt.Sprintf("SEQ out of order: want %d (line reordered or inserted)", want))
-	}
-	if r.Prev != v.lastMAC {
-		why = append(why, "PREV is not the MAC of the line before")
-	}
-	macOK := false
-	if k, ok := v.keyFor(r.Seq); !ok {
-		why = append(why, "SEQ too far ahead to check the MAC")
-	} else {
-		mac := computeMAC(&k, body)
-		wipe(&k)
-		if macOK = hmac.Equal(mac[:], r.MAC[:]); !macOK {
-			why = append(why, "MAC mismatch (line altered or forged)")
+	switch e.kind {
+	case entryBad:
+		v.chainProblem(chainProblem{where: fmt.Sprintf("%s: line %d", SealsName, e.line), why: e.err.Error()})
+		v.lastOK = false
+		return nil
+	case entryFragment:
+		if e.atEnd {
+			// docs/format.md §4: a fragment counts only between two seals.
+			// A crash leaves one at the end until the next start seals the
+			// files it left open; until then, or if the newest seal line
+			// was cut, the chain is not whole.
+			torn := ""
+			if e.noLF {
+				torn = "torn last line: "
+			}
+			v.chainProblem(chainProblem{where: fmt.Sprintf("%s: line %d", SealsName, e.line),
+				why: fmt.Sprintf("%sinterrupted seal line (%d bytes) and no seal continues the chain after it", torn, e.bytes)})
+			v.lastOK = false
+		} else {
+			v.note("%s: line %d: interrupted seal line (%d bytes), the chain continues with seal %d on line %d", SealsName, e.line, e.bytes, v.lastSeq+1, e.line+1)
 		}
+		return nil
 	}
-	v.settleInterrupted(len(why) == 0, n, r.Seq)
-	if len(why) > 0 {
-		v.problem("%s: line %d: seal %d: %s", SealsName, n, r.Seq, strings.Join(why, "; "))
+	r := &e.rec
+	v.nSeals++
+	var why []string
+	if !e.linked {
+		why = append(why, e.err.Error())
 	}
-	if head != nil && r.Seq == head.Seq {
+	macOK, macBad := v.checkMAC(r, e.body)
+	if v.keys != nil && !macOK && !macBad {
+		why = append(why, "SEQ out of reach of the key (MAC not checked)")
+	}
+	if e.noLF {
+		v.note("%s: line %d: seal %d lacks its LF (a crash while sealing)", SealsName, e.line, r.Seq)
+	}
+	if len(why) > 0 || macBad {
+		v.chainProblem(chainProblem{where: fmt.Sprintf("%s: line %d: seal %d", SealsName, e.line, r.Seq), why: strings.Join(why, "; "), macBad: macBad})
+	}
+	if v.head != nil && r.Seq == v.head.Seq {
 		switch {
-		case r.MAC != head.MAC:
+		case r.MAC != v.head.MAC:
 			v.headBad = "its MAC differs from the recorded head"
-		case !macOK:
+		case !macOK && v.keys != nil:
 			v.headBad = "its line does not verify"
 		default:
 			v.headSeen = true
 		}
 	}
 	v.lastSeq, v.lastMAC = r.Seq, r.MAC
+	v.lastOK = e.linked && macOK
 	f := v.file(r.File)
 	f.seals = append(f.seals, fileSeal{seq: r.Seq, kind: r.Kind, bytes: r.Bytes, lines: r.Lines, sum: r.SHA256})
+	return nil
 }
 
-func (v *verifier) checkHead(head *Head) {
+// checkMAC checks r's MAC with the key cursor: ok when it verified, bad
+// when it was checked and failed, neither when it could not be checked.
+func (v *verifier) checkMAC(r *Record, body []byte) (ok, bad bool) {
+	if v.keys == nil {
+		return false, false
+	}
+	mac, checked := v.keys.mac(r.Seq, body)
+	if !checked {
+		return false, false
+	}
+	if !hmac.Equal(mac[:], r.MAC[:]) {
+		v.macBad++
+		return false, true
+	}
+	v.keys.advance()
+	if v.macGood == 0 {
+		v.macGood++
+		v.flushChain(false)
+	} else {
+		v.macGood++
+	}
+	return true, false
+}
+
+func (v *verifier) checkHead() {
+	head := v.head
 	switch {
 	case head == nil || v.headSeen:
 	case head.Seq == 0 && head.MAC == [32]byte{}:
@@ -304,43 +380,105 @@ func (v *verifier) checkHead(head *Head) {
 	}
 }
 
-// checkFiles checks every file that is sealed or present, in name order.
+// checkFiles checks every file that is sealed or present, in name order,
+// then judges the files the chain does not close.
 func (v *verifier) checkFiles() {
 	names := make([]string, 0, len(v.files))
-	newest := map[int]string{} // columns (stream) → newest name, present or sealed
 	for name := range v.files {
 		names = append(names, name)
-		cols, _ := fileStream([]byte(name))
-		// SPEC §3.1 names sort by the time they were opened.
-		if name > newest[cols] {
-			newest[cols] = name
+	}
+	slices.Sort(names) // docs/format.md §3.1 names sort by the time they were opened
+	var total int64
+	for _, name := range names {
+		f := v.files[name]
+		if n := len(f.seals); n > 0 && f.present {
+			total += maxBytes(f.seals)
 		}
 	}
-	slices.Sort(names)
+	v.prog.start(len(names), total)
 	for _, name := range names {
 		f := v.files[name]
 		cols, _ := fileStream([]byte(name))
-		v.checkFile(f, cols, newest[cols] == name)
+		v.checkFile(f, cols)
+		v.prog.fileDone()
+	}
+	v.judgeOpen(names)
+}
+
+// judgeOpen decides about files without a final seal. Such a file may be
+// the one being written, but not when a later file of its stream is
+// sealed, and not when the chain ends with a graceful stop (docs/format.md
+// §4): the newest sealed security file ends with the stop, and no newer
+// security file (a restart) exists.
+func (v *verifier) judgeOpen(names []string) {
+	stopped := ""
+	for i := len(names) - 1; i >= 0; i-- {
+		f := v.files[names[i]]
+		if strings.HasPrefix(f.name, securityPrefix) && len(f.seals) > 0 {
+			if f.endsWithStop {
+				stopped = f.name
+			}
+			break
+		}
+	}
+	if stopped != "" {
+		for _, name := range names {
+			if name > stopped && strings.HasPrefix(name, securityPrefix) && v.files[name].present {
+				stopped = "" // restarted since
+				break
+			}
+		}
+	}
+	for i, name := range names {
+		f := v.files[name]
+		if !f.open {
+			continue
+		}
+		laterSealed := ""
+		newest := true
+		prefix := name[:strings.IndexByte(name, '-')+1]
+		for _, later := range names[i+1:] {
+			if !strings.HasPrefix(later, prefix) {
+				continue
+			}
+			newest = false
+			if len(v.files[later].seals) > 0 {
+				laterSealed = later
+				break
+			}
+		}
+		switch {
+		case len(f.seals) > 0 && laterSealed != "" || len(f.seals) > 0 && !newest:
+			v.problem("%s: seal %d: no final seal, yet a newer file of its stream exists (%d bytes unsealed)", name, f.seals[len(f.seals)-1].seq, f.openTail)
+		case len(f.seals) > 0 && stopped != "":
+			v.problem("%s: seal %d: no final seal, yet the chain ends with a graceful stop (%s)", name, f.seals[len(f.seals)-1].seq, stopped)
+		case laterSealed != "":
+			v.problem("%s: not in the seal chain, yet a newer file of its stream is sealed (%s)", name, laterSealed)
+		case !newest:
+			v.problem("%s: not in the seal chain, yet a newer file of its stream exists", name)
+		case len(f.seals) == 0 && stopped != "":
+			v.problem("%s: not in the seal chain, which ends with a graceful stop (%s): added afterwards?", name, stopped)
+		case f.openTail > 0:
+			v.note("%s: unsealed tail: %d bytes", name, f.openTail)
+		}
 	}
 }
 
-// checkFile checks one file against its seals (SPEC §4). active means it
-// is the newest file of its stream, so it may be the file being written.
-func (v *verifier) checkFile(f *fileState, columns int, active bool) {
+// checkFile checks one file against its seals (docs/format.md §4).
+func (v *verifier) checkFile(f *fileState, columns int) {
 	path := filepath.Join(v.dir, f.name)
 	if len(f.seals) == 0 {
-		// A file no seal names: fine only as a freshly opened active file
-		// whose first checkpoint is still to come.
+		// A file no seal names: fine only as the newest file of its
+		// stream, opened since the last seal (judgeOpen decides).
 		fi, err := os.Lstat(path)
 		switch {
 		case err != nil:
 			v.problem("%s: %v", f.name, err)
 		case !fi.Mode().IsRegular():
-			v.problem("%s: not a regular file", f.name)
-		case active:
-			v.note("%s: unsealed tail: %d bytes", f.name, fi.Size())
+			v.problem("%s: not a regular file (%s)", f.name, fileType(fi.Mode()))
 		default:
-			v.problem("%s: not in the seal chain", f.name)
+			f.open, f.openTail = true, fi.Size()
+			v.nFiles++
 		}
 		return
 	}
@@ -354,25 +492,25 @@ func (v *verifier) checkFile(f *fileState, columns int, active bool) {
 	}
 	v.checkSealOrder(f)
 
-	fd, err := openNoFollow(path)
+	fd, err := openRegular(path)
 	if err != nil {
 		v.problem("%s: seal %d: %v", f.name, last.seq, err)
 		return
 	}
 	defer fd.Close()
 	fi, err := fd.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		v.problem("%s: seal %d: not a regular file", f.name, last.seq)
+	if err != nil {
+		v.problem("%s: seal %d: %v", f.name, last.seq, err)
 		return
 	}
 	size := fi.Size()
+	v.nFiles++
 
 	// Offsets to snapshot the digest at, ascending and unique.
-	var limit int64
+	limit := maxBytes(f.seals)
 	targets := make([]target, 0, len(f.seals))
 	for _, s := range f.seals {
 		targets = append(targets, target{off: s.bytes})
-		limit = max(limit, s.bytes)
 	}
 	slices.SortFunc(targets, func(a, b target) int { return cmpInt64(a.off, b.off) })
 	targets = slices.CompactFunc(targets, func(a, b target) bool { return a.off == b.off })
@@ -380,11 +518,13 @@ func (v *verifier) checkFile(f *fileState, columns int, active bool) {
 	if v.buf == nil {
 		v.buf = newScanBuffers()
 	}
-	sc := scan(fd, limit, targets, columns, v.buf)
+	sc := scan(fd, limit, targets, columns, v.buf, v.prog.add)
 	if sc.err != nil {
 		v.problem("%s: seal %d: read error: %v", f.name, last.seq, sc.err)
 		return
 	}
+	v.nBytes += sc.n
+	v.nLines += sc.lines
 
 	truncated := false
 	for _, s := range f.seals {
@@ -397,8 +537,8 @@ func (v *verifier) checkFile(f *fileState, columns int, active bool) {
 			}
 			continue
 		}
-		if t.sum != s.sum {
-			v.problem("%s: seal %d: SHA-256 of the first %d bytes differs (content changed)", f.name, s.seq, s.bytes)
+		if !contentMatches(&t, &s) {
+			v.problem("%s: seal %d: %s of the first %d bytes differs (content changed)", f.name, s.seq, contentColumn, s.bytes)
 		}
 		if t.lines != s.lines {
 			v.problem("%s: seal %d: LINES says %d, the sealed range has %d", f.name, s.seq, s.lines, t.lines)
@@ -423,15 +563,15 @@ func (v *verifier) checkFile(f *fileState, columns int, active bool) {
 		v.problem("%s: seal %d: final seal ends inside a line", f.name, last.seq)
 	case last.kind == KindRecovered && last.bytes > 0 && !lt.endsLF:
 		v.note("%s: torn last line (recovered)", f.name)
-	case last.kind == KindCheckpoint && !active:
-		v.problem("%s: seal %d: no final seal, yet a newer file of its stream exists (%d bytes unsealed)", f.name, last.seq, tail)
-	case last.kind == KindCheckpoint && tail > 0:
-		v.note("%s: unsealed tail: %d bytes", f.name, tail)
+	case last.kind == KindCheckpoint:
+		f.open, f.openTail = true, tail
 	}
+	f.endsWithStop = last.kind == KindFinal && sc.endsWithStop
 }
 
 // checkSealOrder reports seals of one file that cannot follow each other
-// (SPEC §4): anything after a final or recovered seal, a shrinking range.
+// (docs/format.md §4): anything after a final or recovered seal, a
+// shrinking range.
 func (v *verifier) checkSealOrder(f *fileState) {
 	var prev *fileSeal
 	var final *fileSeal
@@ -454,6 +594,28 @@ func (v *verifier) checkSealOrder(f *fileState) {
 	}
 }
 
+// summary prints what a successful run read and checked, on one screen.
+func (v *verifier) summary(res *Result) {
+	fmt.Fprintf(v.out, "verified %s\n", v.dir)
+	fmt.Fprintf(v.out, "  files:  %d\n", res.Files)
+	fmt.Fprintf(v.out, "  lines:  %d (%d bytes)\n", res.Lines, res.Bytes)
+	if res.Seals > 0 {
+		fmt.Fprintf(v.out, "  seals:  %d (SEQ 1 to %d)\n", res.Seals, v.lastSeq)
+	} else {
+		fmt.Fprintf(v.out, "  seals:  none\n")
+	}
+	checks := []string{"seal chain links (SEQ, PREV)", "sealed content (" + contentColumn + ", LINES)", "line format"}
+	if v.keys != nil {
+		checks = append([]string{"MACs with the verify key"}, checks...)
+	} else {
+		checks = append(checks, "NOT the MACs (no verify key)")
+	}
+	if v.head != nil {
+		checks = append(checks, "recorded head "+FormatHead(v.head.Seq, v.head.MAC))
+	}
+	fmt.Fprintf(v.out, "  checks: %s\n", strings.Join(checks, ", "))
+}
+
 // firstSealCovering returns the SEQ of the first seal whose range holds
 // the byte before end.
 func firstSealCovering(seals []fileSeal, end int64) uint64 {
@@ -463,6 +625,13 @@ func firstSealCovering(seals []fileSeal, end int64) uint64 {
 		}
 	}
 	return seals[len(seals)-1].seq
+}
+
+func maxBytes(seals []fileSeal) (m int64) {
+	for _, s := range seals {
+		m = max(m, s.bytes)
+	}
+	return m
 }
 
 func cmpInt64(a, b int64) int {
@@ -475,8 +644,94 @@ func cmpInt64(a, b int64) int {
 	return 0
 }
 
-// openNoFollow opens path read-only without following a symlink: verify
-// judges the directory it was given, not what a link points to.
-func openNoFollow(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+// ErrNotRegular is wrapped when verify refuses a file that is not a
+// regular file (a FIFO, a device, a symlink, a directory).
+var ErrNotRegular = errors.New("not a regular file")
+
+// openRegular opens path read-only for verify without ever blocking or
+// following a link: it refuses anything but a regular file before opening
+// it (lstat), opens with O_NONBLOCK|O_NOFOLLOW (so a FIFO or device swapped
+// in meanwhile cannot block the open), and checks again on the open file
+// (fstat) that it is the regular file it looked at.
+func openRegular(path string) (*os.File, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w (%s): refused without opening it", ErrNotRegular, fileType(fi.Mode()))
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi2, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi2.Mode().IsRegular() || !os.SameFile(fi, fi2) {
+		f.Close()
+		return nil, fmt.Errorf("%w (%s): replaced while being opened", ErrNotRegular, fileType(fi2.Mode()))
+	}
+	return f, nil
 }
+
+// fileType names a non-regular file's type for a problem line.
+func fileType(m os.FileMode) string {
+	switch {
+	case m&os.ModeSymlink != 0:
+		return "a symlink"
+	case m&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a directory"
+	}
+	return "not regular"
+}
+
+// keyCursor derives the chain keys from K1 going forward only
+// (docs/format.md §4): it holds K(seq) and forgets every key behind it.
+// A seal whose SEQ lies behind the cursor, or further ahead than the
+// evolution budget reaches, is not MAC-checked; verify reports it and goes
+// on, so the work stays linear in the bytes of seals.log.
+type keyCursor struct {
+	key    [32]byte // K(seq)
+	seq    uint64
+	budget int64 // evolutions still allowed to skip over a SEQ gap
+}
+
+func newKeyCursor(k1 *VerifyKey) *keyCursor {
+	c := &keyCursor{seq: 1, budget: keyBudgetStart}
+	c.key = k1.k
+	return c
+}
+
+// mac returns HMAC-SHA256(K(s), body), moving the cursor to s, or false
+// when K(s) is behind the cursor or out of the budget's reach.
+func (c *keyCursor) mac(s uint64, body []byte) (mac [32]byte, ok bool) {
+	if s < c.seq || s-c.seq > uint64(c.budget) {
+		return mac, false
+	}
+	for c.seq < s {
+		c.evolve()
+		c.budget--
+	}
+	return computeMAC(&c.key, body), true
+}
+
+// advance moves the cursor past a seal whose MAC verified.
+func (c *keyCursor) advance() { c.evolve() }
+
+func (c *keyCursor) evolve() {
+	next := evolve(c.key)
+	c.key = next
+	wipe(&next)
+	c.seq++
+}
+
+func (c *keyCursor) wipe() { wipe(&c.key) }
