@@ -57,10 +57,11 @@ type options struct {
 	rsyslogAuth  string
 	rawOut       string
 	pin          string
+	regime       string
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
@@ -96,6 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.rsyslogAuth, "rsyslog-auth", "x509/certvalid", "rsyslog imtcp StreamDriver.AuthMode: x509/certvalid (client certificates, as sealog) or anon")
 	fs.StringVar(&o.pin, "pin", "", "RECEIVER:LOADER CPU lists for taskset, e.g. 0:1 — a diagnostic of each receiver's rate per core, with the loader off its CPUs; the issue's targets are measured unpinned")
 	fs.StringVar(&o.rawOut, "raw", "", "also write every run as a tab-separated line to this file")
+	fs.StringVar(&o.regime, "regime", "steady", "write-back limits for the runs: steady (vm.dirty_background_bytes 64 MiB, vm.dirty_bytes 256 MiB, as on a log host that has run for hours; restored afterwards), kernel (the limits as found), or both (a table each)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil
@@ -141,6 +143,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.rsyslogAuth != "x509/certvalid" && o.rsyslogAuth != "anon" {
 		return fmt.Errorf("%w: --rsyslog-auth must be x509/certvalid or anon", errUsage)
 	}
+	regs, err := regimes(o.regime)
+	if err != nil {
+		return err
+	}
+	wb, err := newWriteback(stderr)
+	if err != nil {
+		return err
+	}
+	// Also on an error or Ctrl-C (which cancels ctx, ending the runs).
+	defer wb.restore()
 
 	root, err := os.MkdirTemp(o.workDir, "sealog-bench-")
 	if err != nil {
@@ -181,32 +193,42 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	fmt.Fprintf(stderr, "bench: %d CPUs, load average %s, output under %s\n", runtime.NumCPU(), load1, root)
 	var results []*result
-	total := len(o.sizes) * len(o.conns) * o.repeat * len(recvs)
+	described := map[regime]string{}
+	total := len(regs) * len(o.sizes) * len(o.conns) * o.repeat * len(recvs)
 	done := 0
-	for _, size := range o.sizes {
-		for _, conns := range o.conns {
-			row := rowKey{size, conns}
-			count := o.count
-			if count == 0 {
-				count, err = calibrate(ctx, env, recvs[0], row, &o, stderr)
-				if err != nil {
-					return err
-				}
-			}
-			for rep := 0; rep < o.repeat; rep++ {
-				// Rotate the order each repeat so no receiver always runs
-				// first (cold page cache, the loader's first build) or last.
-				for i := range recvs {
-					r := recvs[(i+rep)%len(recvs)]
-					if ctx.Err() != nil {
-						return ctx.Err()
+	for _, reg := range regs {
+		desc, err := wb.enter(reg)
+		if err != nil {
+			return err
+		}
+		described[reg] = desc
+		env.regime = reg
+		fmt.Fprintf(stderr, "bench: regime %s\n", desc)
+		for _, size := range o.sizes {
+			for _, conns := range o.conns {
+				row := rowKey{size, conns}
+				count := o.count
+				if count == 0 {
+					count, err = calibrate(ctx, env, recvs[0], row, &o, stderr)
+					if err != nil {
+						return err
 					}
-					res := runOnce(ctx, env, r, row, count, rep+1, nil, stderr)
-					done++
-					fmt.Fprintf(stderr, "bench: [%d/%d] %s\n", done, total, res.summary())
-					results = append(results, res)
-					if raw != nil {
-						fmt.Fprintln(raw, res.rawLine())
+				}
+				for rep := 0; rep < o.repeat; rep++ {
+					// Rotate the order each repeat so no receiver always
+					// runs first or last.
+					for i := range recvs {
+						r := recvs[(i+rep)%len(recvs)]
+						if ctx.Err() != nil {
+							return ctx.Err()
+						}
+						res := runOnce(ctx, env, r, row, count, rep+1, nil, stderr)
+						done++
+						fmt.Fprintf(stderr, "bench: [%d/%d] %s\n", done, total, res.summary())
+						results = append(results, res)
+						if raw != nil {
+							fmt.Fprintln(raw, res.rawLine())
+						}
 					}
 				}
 			}
@@ -221,8 +243,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		recv, load, _ := strings.Cut(o.pin, ":")
 		fmt.Fprintf(stdout, "pinned: receivers on CPUs %s, loader on CPUs %s (a per-core diagnostic, not the issue's setting)\n", recv, load)
 	}
-	fmt.Fprintln(stdout)
-	writeTable(stdout, results, recvs, &o)
+	cache := "dropped before every run (sync; echo 3 > /proc/sys/vm/drop_caches)"
+	if env.dropFailed {
+		cache = "NOT dropped (not root): runs may find the previous run's pages"
+	}
+	fmt.Fprintf(stdout, "page cache %s\n", cache)
+	for _, reg := range regs {
+		fmt.Fprintf(stdout, "\n### Regime %s\n\n", described[reg])
+		writeTable(stdout, results, recvs, &o, reg)
+	}
+	writeLegend(stdout)
 
 	if o.profileDir != "" {
 		if err := profile(ctx, env, &o, stdout, stderr); err != nil {

@@ -24,11 +24,13 @@ type result struct {
 	receiver  string
 	row       rowKey
 	rep       int // 1…repeat; 0 for calibration and profile runs
+	regime    regime
 	count     int
 	sent      int64         // the loader's own count
 	lines     int64         // lines the receiver wrote
 	elapsed   time.Duration // loader start → last growth of the output
 	cpu       time.Duration // receiver utime+stime over the run
+	sys       time.Duration // of which stime: the kernel working for the receiver
 	hwmKiB    int64         // receiver VmHWM
 	loaderCPU time.Duration
 	loaderSec float64 // the loader's own duration (until the receiver closed every connection)
@@ -54,6 +56,13 @@ func (r *result) cpuPerMsg() float64 { // µs
 	return float64(r.cpu.Microseconds()) / float64(r.lines)
 }
 
+func (r *result) sysPerMsg() float64 { // µs
+	if r.lines == 0 {
+		return 0
+	}
+	return float64(r.sys.Microseconds()) / float64(r.lines)
+}
+
 func (r *result) loaderPerMsg() float64 { // µs
 	if r.sent == 0 {
 		return 0
@@ -64,8 +73,8 @@ func (r *result) loaderPerMsg() float64 { // µs
 func (r *result) lost() int64 { return r.sent - r.lines }
 
 func (r *result) summary() string {
-	s := fmt.Sprintf("%s run %d: %s msgs/s, %.2f µs CPU/msg, RSS %.0f MiB, lost %d (sent %d, written %d, %.1fs; loader %.2f µs/msg)",
-		r.label(), r.rep, human(r.msgsPerSec()), r.cpuPerMsg(), float64(r.hwmKiB)/1024, r.lost(), r.sent, r.lines,
+	s := fmt.Sprintf("%s run %d: %s msgs/s, %.2f µs CPU/msg (%.2f kernel), RSS %.0f MiB, lost %d (sent %d, written %d, %.1fs; loader %.2f µs/msg)",
+		r.label(), r.rep, human(r.msgsPerSec()), r.cpuPerMsg(), r.sysPerMsg(), float64(r.hwmKiB)/1024, r.lost(), r.sent, r.lines,
 		r.elapsed.Seconds(), r.loaderPerMsg())
 	if r.err != "" {
 		s += "; ERROR: " + r.err
@@ -73,12 +82,12 @@ func (r *result) summary() string {
 	return s
 }
 
-const rawHeader = "receiver\tsize\tconns\trep\tsent\twritten\tlost\tseconds\tmsgs_per_s\tcpu_us_per_msg\tpeak_rss_kib\tloader_us_per_msg\tloader_seconds\terror"
+const rawHeader = "regime\treceiver\tsize\tconns\trep\tsent\twritten\tlost\tseconds\tmsgs_per_s\tcpu_us_per_msg\tsys_us_per_msg\tpeak_rss_kib\tloader_us_per_msg\tloader_seconds\terror"
 
 func (r *result) rawLine() string {
-	return fmt.Sprintf("%s\t%d\t%d\t%d\t%d\t%d\t%d\t%.3f\t%.0f\t%.3f\t%d\t%.3f\t%.3f\t%s",
-		r.receiver, r.row.size, r.row.conns, r.rep, r.sent, r.lines, r.lost(), r.elapsed.Seconds(),
-		r.msgsPerSec(), r.cpuPerMsg(), r.hwmKiB, r.loaderPerMsg(), r.loaderSec, r.err)
+	return fmt.Sprintf("%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%.3f\t%.0f\t%.3f\t%.3f\t%d\t%.3f\t%.3f\t%s",
+		r.regime, r.receiver, r.row.size, r.row.conns, r.rep, r.sent, r.lines, r.lost(), r.elapsed.Seconds(),
+		r.msgsPerSec(), r.cpuPerMsg(), r.sysPerMsg(), r.hwmKiB, r.loaderPerMsg(), r.loaderSec, r.err)
 }
 
 // runOnce starts a fresh receiver in its own directory, drives it with
@@ -86,7 +95,7 @@ func (r *result) rawLine() string {
 // it is going to write (its output stopped growing for --settle after
 // the loader ended), takes its CPU time and peak RSS, and stops it.
 func runOnce(ctx context.Context, env *benchEnv, r *receiver, row rowKey, count, rep int, extraEnv []string, stderr io.Writer) *result {
-	res := &result{receiver: r.name, row: row, rep: rep, count: count}
+	res := &result{receiver: r.name, row: row, rep: rep, count: count, regime: env.regime}
 	fail := func(format string, a ...any) *result {
 		res.err = fmt.Sprintf(format, a...)
 		return res
@@ -98,10 +107,9 @@ func runOnce(ctx context.Context, env *benchEnv, r *receiver, row rowKey, count,
 	if !env.keep {
 		defer os.RemoveAll(dir)
 	}
-	// Start every run with no dirty pages of the previous one still being
-	// written back: sealog fsyncs every second and would otherwise pay
-	// for the peer that ran before it.
-	syscall.Sync()
+	if err := coldStart(env); err != nil {
+		fmt.Fprintf(stderr, "bench: WARNING: %v\n", err)
+	}
 	port, err := freePort()
 	if err != nil {
 		return fail("free port: %v", err)
@@ -140,7 +148,7 @@ func runOnce(ctx context.Context, env *benchEnv, r *receiver, row rowKey, count,
 		return fail("%s did not start listening: %v; its log: %s", r.name, err, tail())
 	}
 	pid := cmd.Process.Pid
-	cpu0, err := procCPU(pid)
+	cpu0, sys0, err := procCPU(pid)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -226,11 +234,11 @@ func runOnce(ctx context.Context, env *benchEnv, r *receiver, row rowKey, count,
 	if loaderErr != nil {
 		res.err = fmt.Sprintf("loader: %v: %s", loaderErr, strings.TrimSpace(lout.String()))
 	}
-	cpu1, err := procCPU(pid)
+	cpu1, sys1, err := procCPU(pid)
 	if err != nil {
 		return fail("%v", err)
 	}
-	res.cpu = cpu1 - cpu0
+	res.cpu, res.sys = cpu1-cpu0, sys1-sys0
 	res.hwmKiB = procHWM(pid)
 	stop()
 	if m := findAfter(logPath, "sealog: profile: mallocs="); m != "" {
@@ -319,26 +327,30 @@ var clkTck = func() float64 {
 	return 100
 }()
 
-// procCPU is utime+stime of every thread of pid (proc(5), fields 14, 15).
-func procCPU(pid int) (time.Duration, error) {
+// procCPU is utime+stime of every thread of pid, and stime alone: the
+// time the kernel spent in the receiver's system calls and faults
+// (proc(5), fields 14, 15). Write-back by the kernel's flusher threads
+// is not in it; sync and fsync done by the receiver are.
+func procCPU(pid int) (total, sys time.Duration, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no ')'", pid)
+		return 0, 0, fmt.Errorf("/proc/%d/stat: no ')'", pid)
 	}
 	f := strings.Fields(string(b[i+1:])) // f[0] is field 3, state
 	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: short", pid)
+		return 0, 0, fmt.Errorf("/proc/%d/stat: short", pid)
 	}
 	ut, err1 := strconv.ParseFloat(f[11], 64)
 	st, err2 := strconv.ParseFloat(f[12], 64)
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: bad utime/stime", pid)
+		return 0, 0, fmt.Errorf("/proc/%d/stat: bad utime/stime", pid)
 	}
-	return time.Duration((ut + st) / clkTck * float64(time.Second)), nil
+	tick := func(v float64) time.Duration { return time.Duration(v / clkTck * float64(time.Second)) }
+	return tick(ut + st), tick(st), nil
 }
 
 // procHWM is VmHWM, the peak resident set, in KiB.

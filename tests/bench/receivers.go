@@ -31,6 +31,11 @@ type benchEnv struct {
 	keep, verify, profiled bool
 	// pinReceiver, pinLoader: taskset CPU lists (--pin); empty: unpinned.
 	pinReceiver, pinLoader string
+	// dropFailed: the page cache could not be dropped (not root); said
+	// once, and in the table's header.
+	dropFailed bool
+	// regime: the write-back limits the current runs are under.
+	regime regime
 }
 
 // pinned returns cmd run under taskset on cpus, or cmd itself when cpus

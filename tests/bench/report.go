@@ -16,21 +16,21 @@ import (
 // writeTable prints one Markdown table: per row and receiver the median
 // over the repeats (with the range, so noise shows), and on sealog's
 // line the ratio to the best peer of that row.
-func writeTable(w io.Writer, results []*result, recvs []*receiver, o *options) {
-	fmt.Fprintf(w, "| size | conns | receiver | msgs/s (median) | min–max | MB/s | CPU µs/msg | cores | peak RSS MiB | lost | loader µs/msg | sealog ÷ best peer |\n")
-	fmt.Fprintf(w, "|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---|\n")
+func writeTable(w io.Writer, results []*result, recvs []*receiver, o *options, reg regime) {
+	fmt.Fprintf(w, "| size | conns | receiver | msgs/s (median) | min–max | MB/s | CPU µs/msg | of which kernel | cores | peak RSS MiB | lost | loader µs/msg | sealog ÷ best peer |\n")
+	fmt.Fprintf(w, "|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, size := range o.sizes {
 		for _, conns := range o.conns {
 			row := rowKey{size, conns}
 			med := map[string]float64{}
 			lines := map[string]string{}
 			for _, r := range recvs {
-				var rates, cpus, cores, loads []float64
+				var rates, cpus, syss, cores, loads []float64
 				var hwm, lost int64
 				var errs []string
 				runs := 0
 				for _, res := range results {
-					if res.row != row || res.receiver != r.name {
+					if res.row != row || res.receiver != r.name || res.regime != reg {
 						continue
 					}
 					runs++
@@ -42,6 +42,7 @@ func writeTable(w io.Writer, results []*result, recvs []*receiver, o *options) {
 					}
 					rates = append(rates, res.msgsPerSec())
 					cpus = append(cpus, res.cpuPerMsg())
+					syss = append(syss, res.sysPerMsg())
 					cores = append(cores, res.cpu.Seconds()/res.elapsed.Seconds())
 					loads = append(loads, res.loaderPerMsg())
 					hwm = max(hwm, res.hwmKiB)
@@ -64,8 +65,8 @@ func writeTable(w io.Writer, results []*result, recvs []*receiver, o *options) {
 				if len(errs) > 0 {
 					lostCol += fmt.Sprintf(" (%d of %d runs failed: %s)", len(errs), runs, shorten(errs[0], 120))
 				}
-				lines[r.name] = fmt.Sprintf("| %d B | %d | %s | %s | %s | %.1f | %.2f | %.2f | %.0f | %s | %.2f |",
-					size, conns, r.name, human(m), rng, m*float64(size)/1e6, median(cpus), median(cores),
+				lines[r.name] = fmt.Sprintf("| %d B | %d | %s | %s | %s | %.1f | %.2f | %.2f | %.2f | %.0f | %s | %.2f |",
+					size, conns, r.name, human(m), rng, m*float64(size)/1e6, median(cpus), median(syss), median(cores),
 					float64(hwm)/1024, lostCol, median(loads))
 			}
 			best, bestName := 0.0, ""
@@ -89,8 +90,12 @@ func writeTable(w io.Writer, results []*result, recvs []*receiver, o *options) {
 			}
 		}
 	}
+}
+
+// writeLegend says what the columns of writeTable mean.
+func writeLegend(w io.Writer) {
 	fmt.Fprintf(w, "\nmsgs/s and MB/s: lines written ÷ (loader start → last growth of the output); MB = 10^6 bytes of syslog message.\n")
-	fmt.Fprintf(w, "CPU µs/msg: receiver utime+stime over the run ÷ lines written; cores: the same ÷ wall time.\n")
+	fmt.Fprintf(w, "CPU µs/msg: receiver utime+stime (kernel time included) over the run ÷ lines written; of which kernel: stime alone; cores: utime+stime ÷ wall time.\n")
 	fmt.Fprintf(w, "lost: sent − lines written, summed over the repeats; loader: `sealog send` CPU per message sent.\n")
 }
 
@@ -148,8 +153,8 @@ func profile(ctx context.Context, env *benchEnv, o *options, stdout, stderr io.W
 		}
 		return string(b), nil
 	}
-	fmt.Fprintf(stdout, "\n## Profile: sealog, %d B x %d connections, %d messages (%s msgs/s under the profiler, %.2f µs CPU/msg)\n\n",
-		row.size, row.conns, res.lines, human(res.msgsPerSec()), res.cpuPerMsg())
+	fmt.Fprintf(stdout, "\n## Profile: sealog, %d B x %d connections, regime %s, %d messages (%s msgs/s under the profiler, %.2f µs CPU/msg)\n\n",
+		row.size, row.conns, env.regime, res.lines, human(res.msgsPerSec()), res.cpuPerMsg())
 	fmt.Fprintf(stdout, "profiles in %s (cpu.pprof, allocs.pprof, the binary); `go tool pprof -top %s/cpu.pprof`\n\n", dir, dir)
 
 	flat, err := pp("cpu-flat-all.txt", "-top", "-nodecount=100000", cpuFile)
@@ -225,10 +230,10 @@ var stages = []struct {
 	{"  event IDs (writer.(*IDGen))", regexp.MustCompile(`writer\.\(\*IDGen\)\.AppendID$`)},
 	{"  handoff (pipeline.submit)", regexp.MustCompile(`server\.\(\*pipeline\)\.submit$`)},
 	{"pipeline goroutine (pipeline.run)", regexp.MustCompile(`server\.\(\*pipeline\)\.run$`)},
-	{"  write to file (pipeline.flush)", regexp.MustCompile(`server\.\(\*pipeline\)\.flush$`)},
+	{"  write to file (stream.flush)", regexp.MustCompile(`server\.\(\*stream\)\.flush$`)},
 	{"  hash while writing (rotate.(*File).Write)", regexp.MustCompile(`rotate\.\(\*File\)\.Write$`)},
-	{"  fsync (pipeline.sync)", regexp.MustCompile(`server\.\(\*pipeline\)\.sync$`)},
-	{"  checkpoint seals (pipeline.checkpoint)", regexp.MustCompile(`server\.\(\*pipeline\)\.checkpoint$`)},
+	{"  fsync under the lock (stream.sync)", regexp.MustCompile(`server\.\(\*stream\)\.sync$`)},
+	{"syncer goroutine: fsyncs and seals (syncer.run)", regexp.MustCompile(`server\.\(\*syncer\)\.run$`)},
 	{"TLS handshakes (tls.(*Conn).HandshakeContext)", regexp.MustCompile(`^crypto/tls\.\(\*Conn\)\.HandshakeContext$`)},
 	{"garbage collector (runtime.gcBgMarkWorker)", regexp.MustCompile(`^runtime\.gcBgMarkWorker$`)},
 }
