@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -86,8 +87,7 @@ func Send(ctx context.Context, cfg Config, messages [][]byte, stdin io.Reader, s
 	if len(messages) > 0 {
 		for _, m := range messages {
 			if err := put(m); err != nil {
-				c.Close()
-				return fmt.Errorf("send to %s: %w", cfg.Server, err)
+				return cfg.failed(c, err)
 			}
 		}
 	} else {
@@ -99,8 +99,7 @@ func Send(ctx context.Context, cfg Config, messages [][]byte, stdin io.Reader, s
 			}
 			if len(line) > 0 || (rerr == nil) {
 				if err := put(line); err != nil {
-					c.Close()
-					return fmt.Errorf("send to %s: %w", cfg.Server, err)
+					return cfg.failed(c, err)
 				}
 			}
 			if rerr != nil {
@@ -113,30 +112,81 @@ func Send(ctx context.Context, cfg Config, messages [][]byte, stdin io.Reader, s
 		}
 	}
 	if err := w.Flush(); err != nil {
-		c.Close()
-		return fmt.Errorf("send to %s: %w", cfg.Server, err)
+		return cfg.failed(c, err)
 	}
-	return closeAndWait(c, cfg.Timeout)
+	return cfg.closeAndWait(c)
 }
 
 // closeAndWait ends our side (TLS close_notify, then FIN) and waits for the
 // server to close: once it has, it has read everything we sent. Closing
 // with data still unread on either side would invite a RST that loses it.
-func closeAndWait(c net.Conn, timeout time.Duration) error {
+// Anything but an orderly close is an error: with TLS 1.3 the server
+// refuses a client certificate only after the client's handshake has
+// returned, so its alert ("certificate required", "bad certificate")
+// arrives here, on the read that waits for the close.
+func (cfg *Config) closeAndWait(c net.Conn) error {
+	var err error
 	switch v := c.(type) {
 	case *tls.Conn:
-		v.CloseWrite()
+		err = v.CloseWrite()
 	case *net.TCPConn:
-		v.CloseWrite()
+		err = v.CloseWrite()
 	}
-	c.SetReadDeadline(time.Now().Add(timeout))
-	_, err := io.Copy(io.Discard, c)
+	if err != nil {
+		return cfg.failed(c, err)
+	}
+	c.SetReadDeadline(time.Now().Add(cfg.Timeout))
+	if _, err = io.Copy(io.Discard, c); err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			c.Close()
+			return fmt.Errorf("%s did not close the connection within %s, so it may not have taken everything", cfg.Server, cfg.Timeout)
+		}
+		return cfg.failed(c, err)
+	}
 	c.Close()
-	var ne net.Error
-	if err != nil && errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("the server did not close the connection within %s", timeout)
-	}
 	return nil
+}
+
+// failed closes c after err and says in one sentence why the server did
+// not take what was sent. A write that fails because the server closed
+// may hide the reason the server sent first, a TLS alert, so failed
+// reads what is left to find it.
+func (cfg *Config) failed(c net.Conn, err error) error {
+	if _, ok := remoteAlert(err); !ok {
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		if _, rerr := c.Read(make([]byte, 512)); rerr != nil {
+			if _, ok := remoteAlert(rerr); ok {
+				err = rerr
+			}
+		}
+	}
+	c.Close()
+	return cfg.refusal(err)
+}
+
+// refusal words an error from the server's side of a connection.
+func (cfg *Config) refusal(err error) error {
+	if alert, ok := remoteAlert(err); ok {
+		return fmt.Errorf("%s refused the connection: %v", cfg.Server, alert)
+	}
+	switch {
+	case errors.Is(err, syscall.ECONNRESET):
+		return fmt.Errorf("%s reset the connection, so it may not have taken everything", cfg.Server)
+	case errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%s closed the connection early, so it may not have taken everything", cfg.Server)
+	}
+	return fmt.Errorf("send to %s: %w", cfg.Server, err)
+}
+
+// remoteAlert returns the TLS alert the peer sent, which crypto/tls
+// reports as a *net.OpError with Op "remote error".
+func remoteAlert(err error) (error, bool) {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "remote error" {
+		return op.Err, true
+	}
+	return nil, false
 }
 
 func (cfg *Config) tlsConfig() (*tls.Config, error) {
@@ -194,6 +244,9 @@ func (cfg *Config) dial(ctx context.Context, tc *tls.Config) (net.Conn, error) {
 	}
 	td := &tls.Dialer{NetDialer: d, Config: tc}
 	c, err := td.DialContext(ctx, "tcp", cfg.Server)
+	if alert, ok := remoteAlert(err); ok {
+		return nil, fmt.Errorf("%s refused the TLS handshake: %v", cfg.Server, alert)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("TLS connection to %s failed: %w", cfg.Server, err)
 	}
@@ -264,10 +317,13 @@ func orNil(s string) string {
 }
 
 // sendLoad is load mode: Count messages of Size bytes over Connections
-// connections at Rate messages per second, then one summary line.
+// connections at Rate messages per second, then one summary line. Only
+// the messages of connections the server closed in order count as sent;
+// those written on a connection that was refused, reset or cut short
+// are "unconfirmed", since the server may or may not have taken them.
 func sendLoad(ctx context.Context, cfg Config, tc *tls.Config, stderr io.Writer) error {
 	conns := max(cfg.Connections, 1)
-	var sentMsgs, sentBytes atomic.Int64
+	var sentMsgs, sentBytes, lostMsgs atomic.Int64
 	errs := make(chan error, conns)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -280,19 +336,33 @@ func sendLoad(ctx context.Context, cfg Config, tc *tls.Config, stderr io.Writer)
 		go func(id, n int) {
 			defer wg.Done()
 			m, b, err := loadConn(ctx, cfg, tc, id, n, conns)
+			if err != nil {
+				lostMsgs.Add(m)
+				errs <- err
+				return
+			}
 			sentMsgs.Add(m)
 			sentBytes.Add(b)
-			if err != nil {
-				errs <- err
-			}
 		}(i, n)
 	}
 	wg.Wait()
 	secs := time.Since(start).Seconds()
 	close(errs)
-	fmt.Fprintf(stderr, "messages=%d bytes=%d seconds=%.3f msgs/s=%.0f\n",
+	summary := fmt.Sprintf("messages=%d bytes=%d seconds=%.3f msgs/s=%.0f",
 		sentMsgs.Load(), sentBytes.Load(), secs, float64(sentMsgs.Load())/secs)
-	return <-errs
+	failed := len(errs)
+	if failed > 0 {
+		summary += fmt.Sprintf(" unconfirmed=%d failed_connections=%d", lostMsgs.Load(), failed)
+	}
+	fmt.Fprintln(stderr, summary)
+	if failed == 0 {
+		return nil
+	}
+	first := <-errs
+	if failed == 1 {
+		return first
+	}
+	return fmt.Errorf("%d of %d connections failed; the first: %w", failed, conns, first)
 }
 
 // loadConn sends n numbered messages on one connection. Each message's
@@ -330,8 +400,7 @@ func loadConn(ctx context.Context, cfg Config, tc *tls.Config, id, n, conns int)
 		}
 		frame = fr.appendFrame(frame[:0], msg, now)
 		if _, err := w.Write(frame); err != nil {
-			c.Close()
-			return int64(i), bytes, fmt.Errorf("send to %s: %w", cfg.Server, err)
+			return int64(i), bytes, cfg.failed(c, err)
 		}
 		bytes += int64(len(frame))
 		if perConn > 0 {
@@ -343,10 +412,9 @@ func loadConn(ctx context.Context, cfg Config, tc *tls.Config, id, n, conns int)
 		}
 	}
 	if err := w.Flush(); err != nil {
-		c.Close()
-		return int64(n), bytes, fmt.Errorf("send to %s: %w", cfg.Server, err)
+		return int64(n), bytes, cfg.failed(c, err)
 	}
-	return int64(n), bytes, closeAndWait(c, cfg.Timeout)
+	return int64(n), bytes, cfg.closeAndWait(c)
 }
 
 // ErrConfig is wrapped by every error that a flag or file the user gave
