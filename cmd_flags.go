@@ -33,9 +33,54 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 		if errors.Is(err, pflag.ErrHelp) {
 			return errHelp
 		}
-		return usageErrorf("%s: %v", fs.Name(), err)
+		return usageErrorf("%s: %s", fs.Name(), flagErrorText(err))
 	}
-	return nil
+	var conflict error
+	fs.Visit(func(f *pflag.Flag) {
+		if names := f.Annotations[aliasOf]; len(names) == 1 && fs.Changed(names[0]) && conflict == nil {
+			conflict = usageErrorf("%s: give --%s only (--%s is its old name)", fs.Name(), names[0], f.Name)
+		}
+	})
+	return conflict
+}
+
+// aliasOf is the annotation that marks a flag as the old name of another.
+const aliasOf = "sealog-alias-of"
+
+// oldName registers old as a hidden, still accepted spelling of the flag
+// name: both set the same value. Giving both is a usage error, since one
+// would silently win.
+func oldName(fs *pflag.FlagSet, old, name string) {
+	f := fs.Lookup(name)
+	fs.Var(f.Value, old, "old name of --"+name)
+	fs.SetAnnotation(old, aliasOf, []string{name})
+	fs.MarkHidden(old)
+}
+
+// flagErrorText words pflag's errors for people: a bad value names the
+// flag and what it wants, not the Go parser that refused it
+// (`strconv.ParseInt: parsing "abc": invalid syntax`).
+func flagErrorText(err error) string {
+	var iv *pflag.InvalidValueError
+	if !errors.As(err, &iv) {
+		return err.Error()
+	}
+	f := iv.GetFlag()
+	want := ""
+	switch f.Value.Type() {
+	case "int", "int64", "uint", "uint64":
+		want = "a whole number"
+	case "float64":
+		want = "a number"
+	case "duration":
+		want = "a duration such as 500ms, 10s, 5m or 24h"
+	case "bool":
+		want = "true or false"
+	default:
+		// Our own Value types (byteSize) explain themselves.
+		return fmt.Sprintf("--%s: %v", f.Name, errors.Unwrap(err))
+	}
+	return fmt.Sprintf("--%s %q is not %s", f.Name, iv.GetValue(), want)
 }
 
 // byteSize is a pflag value for sizes such as 65536, 64KiB, 128MiB, 1G.

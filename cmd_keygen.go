@@ -38,7 +38,7 @@ func runKeygen(args []string, stdout, stderr io.Writer) error {
 		os.Remove(filepath.Join(*out, seal.VerifyKeyName))
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s/seal.key (give it to sealog serve --key) and %s/verify.key (keep it offline, for sealog verify)\n", *out, *out)
+	fmt.Fprintf(stdout, "wrote %s/seal.key (give it to sealog serve --seal-key) and %s/verify.key (keep it offline, for sealog verify)\n", *out, *out)
 	fmt.Fprintf(stdout, "wrote %s/log.key (the checkpoint signer, beside seal.key) and %s/log.pub (public: give it to auditors)\n", *out, *out)
 	fmt.Fprintf(stdout, "log.pub: %s\n", vkey)
 	return nil

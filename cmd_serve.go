@@ -48,8 +48,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&maxMsg, "max-message-size", "largest frame kept whole (at least 10240 bytes)")
 	fs.StringVar(&cfg.Instance, "instance", cfg.Instance, "instance name that begins every event ID ([A-Za-z0-9.-]+)")
 	dirFlag := fs.String("dir", "", "log directory (default /var/log/sealog, ./sealog-dev with --dev)")
-	keyFlag := fs.String("key", "", "sealing key state file (default /var/lib/sealog/seal.key)")
-	logKeyFlag := fs.String("log-key", "", "checkpoint signer made by sealog keygen (default log.key in the directory of --key)")
+	keyFlag := fs.String("seal-key", "", "sealing key state file made by 'sealog keygen' (default /var/lib/sealog/seal.key)")
+	oldName(fs, "key", "seal-key")
+	logKeyFlag := fs.String("log-key", "", "checkpoint signer made by sealog keygen (default log.key in the directory of --seal-key)")
 	rotateSize := byteSize(cfg.RotateSize)
 	fs.Var(&rotateSize, "rotate-size", "rotate a file before it grows past this size")
 	fs.DurationVar(&cfg.RotateInterval, "rotate-interval", cfg.RotateInterval, "rotate on UTC-aligned multiples of this interval (0 = never)")
@@ -241,7 +242,7 @@ func printDevHelp(stderr io.Writer, cfg *server.Config, ls *server.Listeners) {
   send a message from another terminal:
     %s send --dev%s --server %s "hello from sealog"
   then look:    cat %s/events-*.log
-  verify seals: %s verify --key %s %s
+  verify seals: %s verify --verify-key %s %s
 `, cfg.Dir, addr, self, dirArg, addr, cfg.Dir, self, files.VerifyKey, cfg.Dir)
 }
 

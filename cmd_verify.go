@@ -8,21 +8,22 @@ import (
 )
 
 func runVerify(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("verify", "verify --key VERIFY.KEY [--head SEQ:MAC] DIR", stdout)
-	keyPath := fs.String("key", "", "verify.key made by sealog keygen")
+	fs := newFlagSet("verify", "verify --verify-key VERIFY.KEY [--head SEQ:MAC] DIR", stdout)
+	keyPath := fs.String("verify-key", "", "verify.key made by sealog keygen")
+	oldName(fs, "key", "verify-key")
 	headFlag := fs.String("head", "", "SEQ:MAC chain head recorded elsewhere (e.g. the journal); fail unless the chain reaches it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *keyPath == "" {
-		return usageErrorf("verify: --key is required")
+		return usageErrorf("verify: --verify-key is required")
 	}
 	if fs.NArg() != 1 {
 		return usageErrorf("verify: give exactly one log directory")
 	}
 	key, err := seal.LoadVerifyKey(*keyPath)
 	if err != nil {
-		return usageErrorf("verify: --key %s: %v", *keyPath, err)
+		return usageErrorf("verify: --verify-key %s: %v", *keyPath, err)
 	}
 	var head *seal.Head
 	if *headFlag != "" {

@@ -82,10 +82,17 @@ func serveDev(t *testing.T, extra ...string) *served {
 	}()
 	var once sync.Once
 	var final result
-	s.stop = func() result {
-		once.Do(func() { cancel(); final = <-done })
+	wait := func() result {
+		once.Do(func() {
+			select {
+			case final = <-done:
+			case <-time.After(2 * time.Minute):
+				final = result{code: -1, stderr: "serve did not stop within 2 minutes:\n" + s.stderr.String()}
+			}
+		})
 		return final
 	}
+	s.stop = func() result { cancel(); return wait() }
 	t.Cleanup(func() { s.stop() })
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -95,6 +102,7 @@ func serveDev(t *testing.T, extra ...string) *served {
 		}
 		select {
 		case r := <-done:
+			once.Do(func() { final = r })
 			t.Fatalf("serve ended before listening: exit %d\n%s", r.code, r.stderr)
 		default:
 		}

@@ -217,7 +217,7 @@ func (cfg *Config) tlsConfig() (*tls.Config, error) {
 	}
 	if cfg.Cert != "" || cfg.Key != "" {
 		if cfg.Cert == "" || cfg.Key == "" {
-			return nil, configErrorf("--cert and --key go together")
+			return nil, configErrorf("--cert and --tls-key go together")
 		}
 		for _, f := range []string{cfg.Cert, cfg.Key} {
 			if _, err := os.Stat(f); err != nil {
@@ -226,7 +226,7 @@ func (cfg *Config) tlsConfig() (*tls.Config, error) {
 		}
 		cert, err := tls.LoadX509KeyPair(cfg.Cert, cfg.Key)
 		if err != nil {
-			return nil, configErrorf("cannot load --cert %s with --key %s: %v", cfg.Cert, cfg.Key, err)
+			return nil, configErrorf("cannot load --cert %s with --tls-key %s: %v", cfg.Cert, cfg.Key, err)
 		}
 		tc.Certificates = []tls.Certificate{cert}
 	}

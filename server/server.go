@@ -115,7 +115,7 @@ func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*S
 	chain, err := seal.OpenChain(cfg.Dir, cfg.KeyPath, chainOpt)
 	if err != nil {
 		if errors.Is(err, seal.ErrKeyState) {
-			return nil, configErrorf("--key %s: %v", cfg.KeyPath, err)
+			return nil, configErrorf("--seal-key %s: %v", cfg.KeyPath, err)
 		}
 		return nil, fmt.Errorf("open seal chain in %s: %w", cfg.Dir, err)
 	}

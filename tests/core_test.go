@@ -1010,7 +1010,7 @@ func TestCoreCommandLine(t *testing.T) {
 		{"missing sealing key", base("--key", "/nonexistent/seal.key"), 2, "/nonexistent/seal.key", "", false},
 		{"bad --tls-min-version", base("--tls-min-version", "1.1"), 2, "--tls-min-version", "", false},
 		{"bad --allow-from", base("--allow-from", "not-a-cidr"), 2, "--allow-from", "", false},
-		{"verify without --key", []string{"verify", t.TempDir()}, 2, "--key", "", false},
+		{"verify without --verify-key", []string{"verify", t.TempDir()}, 2, "--verify-key", "", false},
 		{"version", []string{"version"}, 0, "", runtime.Version(), true},
 		{"-h", []string{"-h"}, 0, "", "serve", false},
 	}
