@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sealog/sealog/metrics"
 	"github.com/sealog/sealog/parse"
 	"github.com/sealog/sealog/rotate"
 	"github.com/sealog/sealog/seal"
@@ -82,13 +83,24 @@ func BenchmarkEventPath(b *testing.B) {
 // what sits between the connections and the disk. The checkpoint and
 // fsync timers are not part of it.
 func BenchmarkPipelineAccept(b *testing.B) {
-	for _, size := range []int{200, 1024} {
-		b.Run(strconv.Itoa(size)+"B", func(b *testing.B) {
+	for _, bc := range []struct {
+		size    int
+		metrics bool
+	}{{200, false}, {1024, false}, {200, true}, {1024, true}} {
+		size := bc.size
+		name := strconv.Itoa(size) + "B"
+		if bc.metrics {
+			name += "-metrics"
+		}
+		b.Run(name, func(b *testing.B) {
 			dir := b.TempDir()
 			if err := seal.Keygen(filepath.Join(dir, "keys")); err != nil {
 				b.Fatal(err)
 			}
 			cfg := &Config{Dir: dir, KeyPath: filepath.Join(dir, "keys", "seal.key"), FsyncInterval: time.Second}
+			if bc.metrics {
+				cfg.Metrics = metrics.New(dir)
+			}
 			chain, err := seal.OpenChain(dir, cfg.KeyPath, seal.ChainOptions{Head: io.Discard})
 			if err != nil {
 				b.Fatal(err)

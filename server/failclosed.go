@@ -39,6 +39,7 @@ func (p *pipeline) syncRetrying(f *rotate.File) {
 func (p *pipeline) fail(file, op string, err error) {
 	if p.health == healthy {
 		p.health = failing
+		p.cfg.Metrics.WriteError()
 		p.failSince = p.now()
 		p.failErr = fmt.Sprintf("%s %s: %v", op, file, err)
 		p.failFile = file

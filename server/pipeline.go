@@ -162,7 +162,15 @@ func (p *pipeline) openStream(name string, now time.Time) (*stream, error) {
 // was 17 % of the pipeline goroutine's time, and it cost 5–13 % of the
 // rate (tests/bench --receivers sealog,sealog-base).
 func (p *pipeline) submit(b *batch) {
-	p.in <- b
+	select {
+	case p.in <- b:
+	default:
+		// The queue is full: this connection is held back until the
+		// writer catches up (sealog_backpressure_seconds_total).
+		t0 := time.Now()
+		p.in <- b
+		p.cfg.Metrics.Backpressure(time.Since(t0))
+	}
 	if !p.mu.TryLock() {
 		p.kickRun()
 		return

@@ -167,7 +167,9 @@ func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*S
 func (s *Server) publishCheckpoint(size uint64, root tlog.Hash) {
 	if _, err := s.checkpoints.Publish(size, root); err != nil {
 		fmt.Fprintf(s.stderr, "sealog: checkpoint %d: %v\n", size, err)
+		return
 	}
+	s.cfg.Metrics.CheckpointWritten(size)
 }
 
 // Checkpoints returns the publisher of DIR/checkpoint (nil without a log

@@ -102,6 +102,7 @@ func (st *stream) appendPending(b []byte) {
 // (docs/format.md §5). A short write is continued from where the kernel
 // stopped, so no line is ever written half.
 func (st *stream) flush() {
+	lines, size := st.file.Lines(), st.file.Size()
 	rest := st.pending
 	for len(rest) > 0 {
 		n, err := st.file.Write(rest)
@@ -110,6 +111,9 @@ func (st *stream) flush() {
 			st.p.fail(st.file.Name(), "write", err)
 		}
 	}
+	// Counted once per write(2), from the file's own tallies: the
+	// metrics cost nothing per line.
+	st.p.cfg.Metrics.Written(st.name, st.file.Lines()-lines, st.file.Size()-size)
 	_ = st.file.StartWriteback(writeBehind)
 	// Reuse the buffer from its start: reslicing st.pending itself would
 	// shrink its capacity and make every flush allocate a new one.

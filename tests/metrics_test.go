@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,7 +68,7 @@ func mtWaitMetric(t *testing.T, addr, key string, want float64) map[string]float
 // frames, connections by listener.
 func TestMetricsCounts(t *testing.T) {
 	maddr := freePort(t)
-	s := startSealog(t, "--metrics-listen", maddr, "--max-connections", "2")
+	s := startSealog(t, "--metrics-listen", maddr, "--max-connections", "2", "--seal-interval", "1s")
 	listener := `{listener="tls ` + s.Addr + `"}`
 	// The harness's readiness probe: accepted, then a handshake that saw EOF.
 	mtWaitMetric(t, maddr, `sealog_tls_handshake_failures_total{reason="eof"}`, 1)
@@ -108,6 +110,39 @@ func TestMetricsCounts(t *testing.T) {
 	const events = 2 + n + 2 + 1
 	s.WaitEvents(t, events)
 	mtWaitMetric(t, maddr, "sealog_connections_open"+listener, 0)
+	// Lines and bytes as the files hold them, once the last flush is done.
+	mtWaitMetric(t, maddr, `sealog_events_total{stream="events"}`, events)
+	mtWaitMetric(t, maddr, `sealog_event_bytes_total{stream="events"}`, float64(mtBytes(t, s, "events")))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m := mtScrape(t, maddr)
+		lines, bytes := len(s.lines("security")), mtBytes(t, s, "security")
+		if m[`sealog_events_total{stream="security"}`] == float64(lines) && m[`sealog_event_bytes_total{stream="security"}`] == float64(bytes) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("security stream: metrics say %v lines %v bytes, the files hold %d lines %d bytes",
+				m[`sealog_events_total{stream="security"}`], m[`sealog_event_bytes_total{stream="security"}`], lines, bytes)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Checkpoint seals every second, each followed by a signed checkpoint
+	// of the seals tree: its size is the number of seals.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		m := mtScrape(t, maddr)
+		b, _ := os.ReadFile(filepath.Join(s.Dir, "seals.log"))
+		seals := float64(strings.Count(string(b), "\n"))
+		if seals >= 2 && m["sealog_checkpoint_size"] == seals && m[`sealog_seals_total{kind="checkpoint"}`] == seals {
+			if last := m["sealog_last_seal_timestamp_seconds"]; time.Since(time.Unix(int64(last), 0)) > time.Minute {
+				t.Errorf("sealog_last_seal_timestamp_seconds %v is not recent", last)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("checkpoint size %v, checkpoint seals %v, seals.log has %v", m["sealog_checkpoint_size"], m[`sealog_seals_total{kind="checkpoint"}`], seals)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 
 	m := mtScrape(t, maddr)
 	for key, want := range map[string]float64{
@@ -185,4 +220,17 @@ func TestMetricsFlag(t *testing.T) {
 			t.Errorf("unexpected metric %s", key)
 		}
 	}
+}
+
+// mtBytes is the size of every file of a stream.
+func mtBytes(t *testing.T, s *Sealog, stream string) int64 {
+	var n int64
+	for _, f := range s.files(stream) {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += fi.Size()
+	}
+	return n
 }
