@@ -204,10 +204,12 @@ func TestVerifyLastSealForgedNoHead(t *testing.T) {
 
 // TestVerifySeqJumpsLinear: 20 forged lines each jumping SEQ by 2^20 must
 // not make verify derive keys across the gaps: verifying the forged
-// directory may take at most 3 times as long as the intact one.
+// directory may take at most 5 times as long as the intact one (before
+// the budgeted key cursor it took over 4000 times as long; the margin is
+// for a shared, noisy test machine).
 func TestVerifySeqJumpsLinear(t *testing.T) {
 	d := newLogDir(t)
-	for range 4 {
+	for range 8 {
 		d.write(ev1, 4000) // ~1 MiB each, so the intact run is not all noise
 		d.seal(KindCheckpoint, ev1)
 	}
@@ -231,10 +233,10 @@ func TestVerifySeqJumpsLinear(t *testing.T) {
 		}
 		return l
 	})
-	// Alternate the two runs, best of 3 each, so that both see the same
+	// Alternate the two runs, best of 5 each, so that both see the same
 	// machine (the test machine is shared).
 	intact, forged := time.Duration(1<<62), time.Duration(1<<62)
-	for range 3 {
+	for range 5 {
 		start := time.Now()
 		if res, report := verifyDir(t, intactDir, d.k1, nil); !res.OK {
 			t.Fatalf("intact copy does not verify:\n%s", report)
@@ -245,9 +247,9 @@ func TestVerifySeqJumpsLinear(t *testing.T) {
 		forged = min(forged, time.Since(start))
 	}
 	res, report := verifyDir(t, d.dir, d.k1, nil)
-	mustFail(t, res, report, "seals.log: line 6: seal", "SEQ gap")
-	if forged > 3*intact {
-		t.Fatalf("verify took %v with 20 forged SEQ jumps of 2^20, %v intact: %.1fx, want at most 3x", forged, intact, float64(forged)/float64(intact))
+	mustFail(t, res, report, "seals.log: line 10: seal", "SEQ gap")
+	if forged > 5*intact {
+		t.Fatalf("verify took %v with 20 forged SEQ jumps of 2^20, %v intact: %.1fx, want at most 5x", forged, intact, float64(forged)/float64(intact))
 	}
 	t.Logf("intact %v, with 20 SEQ jumps of 2^20 %v (%.2fx)", intact, forged, float64(forged)/float64(intact))
 }
