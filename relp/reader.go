@@ -59,7 +59,8 @@ type Reader struct {
 	buf  []byte
 	next int  // the TXNR the next command must carry
 	sep  byte // the byte that ended the last number
-	done bool // a partial command was returned: the stream is over
+	done bool  // a partial command was returned: the stream is over
+	end  error // what Next returns once done
 }
 
 // NewReader reads from r, keeping at most max bytes of any command's data.
@@ -72,11 +73,12 @@ func (r *Reader) Buffered() int { return r.br.Buffered() }
 
 // Next returns the next command. At a clean end between frames it returns
 // io.EOF; an end inside a frame's header is io.ErrUnexpectedEOF, inside a
-// frame's data a Command with Partial set (then io.EOF). A grammar or
+// frame's data a Command with Partial set (then io.EOF, or the read
+// error that cut it). A grammar or
 // sequence violation is a *FrameError; a read error is returned as is.
 func (r *Reader) Next() (Command, error) {
 	if r.done {
-		return Command{}, io.EOF
+		return Command{}, r.end
 	}
 	var c Command
 	txnr, err := r.number("TXNR", true)
@@ -234,12 +236,15 @@ func (r *Reader) data(c *Command) error {
 	return nil
 }
 
-// cut ends a command whose data the stream ended inside.
+// cut ends a command whose data the stream ended inside (EOF, reset,
+// timeout): what came is kept as Partial, and the next call returns
+// the end (io.EOF for an EOF).
 func (r *Reader) cut(c *Command, err error) error {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		c.Partial = true
-		c.Truncated = false
-		return nil
+	c.Partial = true
+	c.Truncated = false
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = io.EOF
 	}
-	return err
+	r.end = err
+	return nil
 }

@@ -28,6 +28,13 @@ type EventMeta struct {
 	// Partial marks a frame cut short by the end of the connection:
 	// FLAGS gets ",partial" (SPEC §2).
 	Partial bool
+	// RELP marks an event that came in a RELP syslog command: FLAGS gets
+	// ",relp" (docs/format.md §9.1).
+	RELP bool
+	// Via, when not "", is the load balancer "ip:port" that forwarded the
+	// connection with a PROXY header: FLAGS gets ",via=" and it
+	// (docs/format.md §9.2). Server-originated, written as is.
+	Via string
 
 	// The formatted TIME and the encoded PEER, AUTH and TLS columns,
 	// kept for the next event (issue 7): one connection reuses its meta
@@ -79,7 +86,7 @@ func AppendEvent(dst []byte, meta *EventMeta, msg *parse.Message) []byte {
 	// lower bound of the body length that is exact for clean messages:
 	// reserving that many LEN digits up front usually avoids moving the
 	// body afterwards.
-	guess := 27 + len(meta.ID) + len(meta.Peer) + len(meta.Auth) + len(meta.TLS) + len(msg.Format.String()) + 3 + 13 +
+	guess := 27 + len(meta.ID) + len(meta.Peer) + len(meta.Auth) + len(meta.TLS) + len(msg.Format.String()) + len(meta.Via) + 3 + 13 +
 		len(msg.Timestamp.Value) + len(msg.Hostname.Value) + len(msg.AppName.Value) + len(msg.ProcID.Value) +
 		len(msg.MsgID.Value) + len(msg.SD.Value) + len(msg.Msg.Value)
 	start, dst := beginLine(dst, guess)
@@ -92,6 +99,13 @@ func AppendEvent(dst []byte, meta *EventMeta, msg *parse.Message) []byte {
 	}
 	if meta.Partial {
 		dst = append(dst, ",partial"...)
+	}
+	if meta.RELP {
+		dst = append(dst, ",relp"...)
+	}
+	if meta.Via != "" {
+		dst = append(dst, ",via="...)
+		dst = append(dst, meta.Via...)
 	}
 	dst = append(dst, '\t')
 	if msg.PRI < 0 {

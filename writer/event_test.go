@@ -68,6 +68,8 @@ var eventTests = []struct {
 			ProcID: parse.Absent, MsgID: parse.Absent, SD: parse.Absent, Msg: fv("not syslog at all")}},
 	{"server strings with line breakers", EventMeta{Peer: "[fe80::1%eth0]:514", TLS: "TLS1.3\t\n/x"}, rfc5424("zone id in peer")},
 	{"CR LF", EventMeta{Peer: "192.0.2.66:4000", TLS: "tcp"}, rfc5424("line\r\n")},
+	{"relp via a balancer", EventMeta{Peer: "192.0.2.5:40001", TLS: "TLS1.3/TLS_AES_128_GCM_SHA256", RELP: true, Via: "10.0.0.9:51000", TruncSize: 70000},
+		rfc5424("acknowledged once on disk")},
 }
 
 // eventLines returns the lines of eventTests, numbered from one ID
@@ -130,6 +132,12 @@ func checkEventLine(t *testing.T, line []byte, meta *EventMeta, msg *parse.Messa
 	}
 	if meta.Partial {
 		flags += ",partial"
+	}
+	if meta.RELP {
+		flags += ",relp"
+	}
+	if meta.Via != "" {
+		flags += ",via=" + meta.Via
 	}
 	if string(cols[6]) != flags {
 		t.Errorf("FLAGS: got %q, want %q", cols[6], flags)
