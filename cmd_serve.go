@@ -41,6 +41,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringArrayVar(&cfg.ListenTCP, "listen-tcp", nil, "plain-text TCP listener for legacy senders (unencrypted), repeatable")
 	fs.StringArrayVar(&cfg.ListenUDP, "listen-udp", nil, "plain-text UDP listener for legacy senders (unencrypted), repeatable")
 	allowFrom := fs.StringArray("allow-from", nil, "CIDR allowed to connect, repeatable; others are refused and logged")
+	fs.StringArrayVar(&cfg.ListenRELP, "listen-relp", nil, "RELP over TLS listener (rsyslog omrelp tls=\"on\"), repeatable; acknowledged once on disk")
+	fs.StringArrayVar(&cfg.ListenRELPTCP, "listen-relp-tcp", nil, "RELP listener in plain text (unencrypted), repeatable")
+	proxyFrom := fs.StringArray("proxy-from", nil, "CIDR of load balancers whose connections begin with a PROXY protocol header (v1 or v2), repeatable")
+	fs.StringArrayVar(&cfg.TLSCRLs, "tls-crl", nil, "certificate revocation list for client certificates (PEM or DER, signed by the client CA), repeatable; reloaded on SIGHUP")
 	fs.IntVar(&cfg.MaxConnections, "max-connections", cfg.MaxConnections, "most stream connections open at once; more are refused and logged")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "close a connection that sent nothing for this long (0 = never)")
 	fs.DurationVar(&cfg.FrameTimeout, "frame-timeout", cfg.FrameTimeout, "a frame once begun must be complete within this time")
@@ -91,6 +95,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		cfg.AllowFrom = append(cfg.AllowFrom, p.Masked())
 	}
+	for _, a := range *proxyFrom {
+		p, err := netip.ParsePrefix(a)
+		if err != nil {
+			ip, ierr := netip.ParseAddr(a)
+			if ierr != nil {
+				return usageErrorf("--proxy-from %q is not a CIDR (e.g. 10.0.0.0/8)", a)
+			}
+			p = netip.PrefixFrom(ip, ip.BitLen())
+		}
+		cfg.ProxyFrom = append(cfg.ProxyFrom, p.Masked())
+	}
+	for flag, addrs := range map[string][]string{"--listen-relp": cfg.ListenRELP, "--listen-relp-tcp": cfg.ListenRELPTCP, "--tls-crl": cfg.TLSCRLs} {
+		for _, a := range addrs {
+			if a == "" {
+				return usageErrorf("%s must not be empty", flag)
+			}
+		}
+	}
 	cfg.Dir, cfg.KeyPath = *dirFlag, *keyFlag
 	if fs.Changed("metrics-listen") {
 		if *metricsListen == "" {
@@ -127,7 +149,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if inherited != nil {
 		// The sockets come from systemd; record what they are.
-		cfg.Listen, cfg.ListenTCP, cfg.ListenUDP = nil, nil, nil
+		cfg.Listen, cfg.ListenTCP, cfg.ListenUDP, cfg.ListenRELP, cfg.ListenRELPTCP = nil, nil, nil, nil, nil
 		for _, l := range inherited.TLS {
 			cfg.Listen = append(cfg.Listen, l.Addr().String())
 		}
@@ -137,8 +159,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		for _, l := range inherited.UDP {
 			cfg.ListenUDP = append(cfg.ListenUDP, l.LocalAddr().String())
 		}
+		for _, l := range inherited.RELP {
+			cfg.ListenRELP = append(cfg.ListenRELP, l.Addr().String())
+		}
+		for _, l := range inherited.RELPTCP {
+			cfg.ListenRELPTCP = append(cfg.ListenRELPTCP, l.Addr().String())
+		}
 	}
-	if len(cfg.Listen) == 0 && len(cfg.ListenTCP) == 0 && len(cfg.ListenUDP) == 0 {
+	if len(cfg.Listen)+len(cfg.ListenTCP)+len(cfg.ListenUDP)+len(cfg.ListenRELP)+len(cfg.ListenRELPTCP) == 0 {
 		cfg.Listen = []string{":6514"}
 	}
 	if err := cfg.Validate(); err != nil {
@@ -213,7 +241,7 @@ func applyDev(cfg *server.Config, stderr io.Writer) error {
 	if cfg.KeyPath == "" {
 		cfg.KeyPath = files.SealKey
 	}
-	if len(cfg.Listen) == 0 && len(cfg.ListenTCP) == 0 && len(cfg.ListenUDP) == 0 {
+	if len(cfg.Listen)+len(cfg.ListenTCP)+len(cfg.ListenUDP)+len(cfg.ListenRELP)+len(cfg.ListenRELPTCP) == 0 {
 		cfg.Listen = []string{"127.0.0.1:6514"}
 	}
 	if !cfg.NoChattr {
@@ -261,6 +289,10 @@ func inheritedListeners() (*server.Listeners, error) {
 			ls.UDP = append(ls.UDP, s.Packet)
 		case s.Name == "tcp":
 			ls.TCP = append(ls.TCP, s.Listener)
+		case s.Name == "relp":
+			ls.RELP = append(ls.RELP, s.Listener)
+		case s.Name == "relp-tcp":
+			ls.RELPTCP = append(ls.RELPTCP, s.Listener)
 		default:
 			ls.TLS = append(ls.TLS, s.Listener)
 		}

@@ -57,8 +57,8 @@ type Reader struct {
 	br   *bufio.Reader
 	max  int
 	buf  []byte
-	next int  // the TXNR the next command must carry
-	sep  byte // the byte that ended the last number
+	next int   // the TXNR the next command must carry
+	sep  byte  // the byte that ended the last number
 	done bool  // a partial command was returned: the stream is over
 	end  error // what Next returns once done
 }

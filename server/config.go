@@ -23,9 +23,17 @@ const MinMessageSize = 10240
 // Config is the whole serve configuration (SPEC §1.1). The zero value is
 // not usable; start from DefaultConfig.
 type Config struct {
-	Listen           []string // TLS listeners (RFC 5425)
-	ListenTCP        []string // plain TCP listeners (RFC 6587), unencrypted
-	ListenUDP        []string // UDP listeners (RFC 5426), unencrypted
+	Listen        []string // TLS listeners (RFC 5425)
+	ListenTCP     []string // plain TCP listeners (RFC 6587), unencrypted
+	ListenUDP     []string // UDP listeners (RFC 5426), unencrypted
+	ListenRELP    []string // RELP over TLS (docs/format.md §9.1)
+	ListenRELPTCP []string // RELP in plain text, unencrypted
+	// ProxyFrom lists the load balancers whose connections must begin
+	// with a PROXY protocol header (docs/format.md §9.2).
+	ProxyFrom []netip.Prefix
+	// TLSCRLs are CRL files (PEM or DER) signed by the client CA
+	// (docs/format.md §9.3).
+	TLSCRLs          []string
 	TLSCert, TLSKey  string
 	TLSClientCA      string
 	PermittedPeers   []string
@@ -130,8 +138,11 @@ func (c *Config) Validate() error {
 	if !instancePattern.MatchString(c.Instance) {
 		return configErrorf("--instance %q must match [A-Za-z0-9.-]+", c.Instance)
 	}
-	if !c.Dev && (c.TLSCert == "" || c.TLSKey == "") && len(c.Listen) > 0 {
+	if !c.Dev && (c.TLSCert == "" || c.TLSKey == "") && len(c.Listen)+len(c.ListenRELP) > 0 {
 		return configErrorf("--tls-cert and --tls-key are required (or use --dev)")
+	}
+	if len(c.TLSCRLs) > 0 && c.TLSClientCA == "" {
+		return configErrorf("--tls-crl needs --tls-client-ca (the CA that signs the CRLs)")
 	}
 	if len(c.PermittedPeers) > 0 && c.TLSClientCA == "" {
 		return configErrorf("--permitted-peer needs --tls-client-ca")
@@ -168,8 +179,8 @@ func (c *Config) Validate() error {
 	if c.RetainSize < 0 {
 		return configErrorf("--retain-size must not be negative (0 = no limit)")
 	}
-	if len(c.Listen)+len(c.ListenTCP)+len(c.ListenUDP) == 0 {
-		return configErrorf("no listener: give --listen, --listen-tcp or --listen-udp")
+	if len(c.Listen)+len(c.ListenTCP)+len(c.ListenUDP)+len(c.ListenRELP)+len(c.ListenRELPTCP) == 0 {
+		return configErrorf("no listener: give --listen, --listen-tcp, --listen-udp, --listen-relp or --listen-relp-tcp")
 	}
 	return nil
 }
@@ -183,6 +194,17 @@ func (c *Config) Hash() string {
 	add("listen", c.Listen)
 	add("listen-tcp", c.ListenTCP)
 	add("listen-udp", c.ListenUDP)
+	// Added with RELP, PROXY and CRLs: only when set, so that the hash
+	// of a configuration without them stays what it was.
+	addSet := func(k string, v any, set bool) {
+		if set {
+			add(k, v)
+		}
+	}
+	addSet("listen-relp", c.ListenRELP, len(c.ListenRELP) > 0)
+	addSet("listen-relp-tcp", c.ListenRELPTCP, len(c.ListenRELPTCP) > 0)
+	addSet("proxy-from", c.ProxyFrom, len(c.ProxyFrom) > 0)
+	addSet("tls-crl", c.TLSCRLs, len(c.TLSCRLs) > 0)
 	add("tls-cert", c.TLSCert)
 	add("tls-key", c.TLSKey)
 	add("tls-client-ca", c.TLSClientCA)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sealog/sealog/metrics"
 	"github.com/sealog/sealog/parse"
+	"github.com/sealog/sealog/proxyproto"
 	"github.com/sealog/sealog/writer"
 )
 
@@ -24,12 +25,19 @@ const batchLimit = 64 << 10
 
 // conn is one stream connection (TLS or plain TCP).
 type conn struct {
-	s       *Server
-	nc      net.Conn // the raw socket
-	rc      net.Conn // what frames are read from: the TLS conn or nc
-	useTLS  bool
-	peer    string // "ip:port", the socket's view, never the client's claim [T 21.4]
-	ip      netip.Addr
+	s      *Server
+	nc     net.Conn // the raw socket
+	rc     net.Conn // what frames are read from: the TLS conn or nc
+	useTLS bool
+	relp   bool   // a RELP session (relp.go), else syslog frames
+	peer   string // "ip:port", the socket's view, never the client's claim [T 21.4]
+	ip     netip.Addr
+	// via is the balancer "ip:port" when a PROXY header from a
+	// --proxy-from source named the client now in peer and ip; proxied
+	// is set when such a header was read (also a LOCAL one, which
+	// leaves peer the balancer's).
+	via     string
+	proxied bool
 	tlsDesc string // TLS column
 	auth    string // AUTH column
 	started time.Time
@@ -107,7 +115,45 @@ func (c *conn) refuse(reason string) {
 	c.s.cfg.Metrics.Refused(reason)
 	c.detail.Reset()
 	c.detail.Str("reason", reason)
+	if c.via != "" {
+		c.detail.Str("proxy", c.via)
+	}
 	c.event("connect", "failure", &c.detail, true)
+}
+
+// readProxyHeader reads the PROXY header a --proxy-from balancer must
+// send first, within --handshake-timeout (docs/format.md §9.2). With a
+// client named, PEER becomes the client and --allow-from is applied to
+// it too. It reports whether the connection goes on; a refusal is a
+// connect failure with reason proxy_header (or not_allowed).
+func (c *conn) readProxyHeader() bool {
+	c.nc.SetDeadline(time.Now().Add(c.s.cfg.HandshakeTimeout))
+	h, err := proxyproto.Read(c.nc)
+	c.nc.SetDeadline(time.Time{})
+	if err != nil {
+		c.nc.Close()
+		c.s.cfg.Metrics.Refused("proxy_header")
+		c.detail.Reset()
+		c.detail.Str("reason", "proxy_header")
+		if errors.Is(err, io.EOF) {
+			err = errors.New("closed before a PROXY header")
+		}
+		c.detail.Str("error", err.Error())
+		c.event("connect", "failure", &c.detail, true)
+		return false
+	}
+	c.proxied = true
+	if h.Local {
+		return true // a health check: the balancer speaks for itself
+	}
+	src := netip.AddrPortFrom(h.Source.Addr().Unmap(), h.Source.Port())
+	c.via = c.peer
+	c.peer, c.ip = src.String(), src.Addr()
+	if !c.s.allowed(c.ip) {
+		c.refuse("not_allowed")
+		return false
+	}
+	return true
 }
 
 // serve runs the connection to its end. A panic is caught here, recorded
@@ -124,6 +170,9 @@ func (c *conn) serve() {
 			c.event("internal_error", "error", &d, false)
 		}
 	}()
+	if c.s.isBalancer(c.ip) && !c.readProxyHeader() {
+		return
+	}
 	if c.useTLS && !c.handshake() {
 		return
 	}
@@ -134,8 +183,24 @@ func (c *conn) serve() {
 			addCertDetail(&c.detail, cs.PeerCertificates[0])
 		}
 	}
+	if c.proxied {
+		if c.via != "" {
+			c.detail.Str("proxy", c.via)
+		} else {
+			c.detail.Str("proxy", c.peer)
+			c.detail.Bool("proxy_local", true)
+		}
+	}
+	if c.relp {
+		c.detail.Str("protocol", "relp")
+	}
 	c.event("connect", "success", &c.detail, false)
-	reason := c.readFrames()
+	var reason string
+	if c.relp {
+		reason = c.serveRELP()
+	} else {
+		reason = c.readFrames()
+	}
 	c.detail.Reset()
 	c.detail.Int("messages", c.messages)
 	c.detail.Int("bytes", c.bytes)
@@ -203,7 +268,7 @@ func (c *conn) readFrames() string {
 	dr := &deadlineReader{c: c, src: c.rc, beforeRead: flush}
 	r := parse.NewReader(dr, c.s.cfg.MaxMessageSize)
 	p := parse.NewParser()
-	meta := writer.EventMeta{Peer: c.peer, Auth: c.auth, TLS: c.tlsDesc}
+	meta := writer.EventMeta{Peer: c.peer, Auth: c.auth, TLS: c.tlsDesc, Via: c.via}
 	for {
 		dr.beginFrame(r.Buffered() > 0)
 		f, err := r.Next()

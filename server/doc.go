@@ -50,6 +50,16 @@
 //     rotate events go to the security stream. Shutdown closes the queue,
 //     and the pipeline goroutine writes what is left and final-seals both
 //     active files (pipeline.finish).
+//  7. Acknowledged (RELP only, relp.go and durable.go). A RELP session
+//     (conn.serveRELP) reads commands instead of frames and submits its
+//     batch with a durable channel (pipeline.submitDurable). After the
+//     drain that accepted it, the pipeline hands the events file to the
+//     syncer at once (commitDurable), not at the next --fsync-interval;
+//     when that fsyncJob (or the finalJob of a file rotated out since)
+//     comes back covering the batch, the channel is closed, and the
+//     session's replier goroutine writes the rsp 200 OK frames, in
+//     command order. Batches of every session that arrive during one
+//     fsync share the next: a group commit.
 //
 // # Goroutines
 //
@@ -66,6 +76,9 @@
 //     fsync of the bytes it covers (docs/format.md §4).
 //   - The limiter goroutine (limiter.run): once a minute, summaries of
 //     the failure events it suppressed, submitted like any event.
+//   - One replier goroutine per RELP session (conn.relpReplier): it
+//     waits for each reply's durable channel and writes the answers;
+//     the connection goroutine only reads.
 //
 // # Channels
 //

@@ -19,6 +19,9 @@ type batch struct {
 	events   []byte // whole event lines, LF-terminated
 	lines    int    // number of lines in events
 	security []byte // whole security lines
+	// durable, when not nil, is closed once the events are fsynced: a
+	// RELP session acknowledges them then (durable.go).
+	durable chan struct{}
 }
 
 // maxPooledBatch keeps a single huge frame from pinning a huge buffer in
@@ -33,7 +36,7 @@ func putBatch(b *batch) {
 	if cap(b.events) > maxPooledBatch || cap(b.security) > maxPooledBatch {
 		return
 	}
-	b.events, b.lines, b.security = b.events[:0], 0, b.security[:0]
+	b.events, b.lines, b.security, b.durable = b.events[:0], 0, b.security[:0], nil
 	batchPool.Put(b)
 }
 
@@ -89,6 +92,9 @@ type pipeline struct {
 	// laterFinals: final jobs that finished while the holder waited for
 	// another stream's job; finalized at the next top-level step.
 	laterFinals []*finalJob
+	// durableWaiters: accepted batches waiting for their events to be
+	// fsynced, in queue order (durable.go).
+	durableWaiters []durableWaiter
 }
 
 // pipeState is where a pipeline is in its life. It only moves forward,
@@ -237,8 +243,10 @@ func (p *pipeline) queueDry() {
 		p.flushAll()
 		p.events.sync()
 		p.security.sync()
+		p.releaseDurable()
 		return
 	}
+	p.commitDurable()
 	if p.flushArmed || (len(p.events.pending) == 0 && len(p.security.pending) == 0) {
 		return
 	}
@@ -257,6 +265,9 @@ func (p *pipeline) accept(b *batch) {
 	if len(b.events) > 0 {
 		p.events.appendLines(b.events)
 		p.written += int64(b.lines)
+	}
+	if b.durable != nil {
+		p.waitDurable(b.durable)
 	}
 	if len(b.security) > 0 {
 		p.security.appendLines(b.security)
@@ -377,6 +388,7 @@ func (p *pipeline) handle(ev runEvent, rotateTimer *time.Timer) {
 		p.security.startSync()
 	case evSynced:
 		p.takeSynced()
+		p.commitDurable() // the waiters that came during that fsync
 	case evSeal:
 		p.events.checkpoint()
 		p.security.checkpoint()
@@ -419,4 +431,5 @@ func (p *pipeline) finish() {
 	p.security.waitFinal()
 	p.security.await(jobCheckpoint)
 	p.security.finalize() // its own final seal lives in seals.log only
+	p.releaseAllDurable()
 }

@@ -19,6 +19,8 @@ type Listeners struct {
 	TLS []net.Listener
 	TCP []net.Listener
 	UDP []net.PacketConn
+	// RELP over TLS and in plain text (docs/format.md §9.1).
+	RELP, RELPTCP []net.Listener
 	// Metrics serves --metrics-listen (HTTP, /metrics only); nil = off.
 	Metrics net.Listener
 }
@@ -36,6 +38,12 @@ func (ls *Listeners) Describe() []string {
 	for _, l := range ls.UDP {
 		out = append(out, "udp "+l.LocalAddr().String()+" unencrypted")
 	}
+	for _, l := range ls.RELP {
+		out = append(out, "relp "+l.Addr().String())
+	}
+	for _, l := range ls.RELPTCP {
+		out = append(out, "relp-tcp "+l.Addr().String()+" unencrypted")
+	}
 	if ls.Metrics != nil {
 		out = append(out, "metrics http://"+ls.Metrics.Addr().String()+"/metrics")
 	}
@@ -51,6 +59,9 @@ func (ls *Listeners) Close() {
 		l.Close()
 	}
 	for _, l := range ls.UDP {
+		l.Close()
+	}
+	for _, l := range append(ls.RELP, ls.RELPTCP...) {
 		l.Close()
 	}
 	if ls.Metrics != nil {
@@ -86,6 +97,20 @@ func OpenListeners(cfg *Config) (*Listeners, error) {
 			return fail("--listen-udp", a, err)
 		}
 		ls.UDP = append(ls.UDP, pc)
+	}
+	for _, a := range cfg.ListenRELP {
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			return fail("--listen-relp", a, err)
+		}
+		ls.RELP = append(ls.RELP, l)
+	}
+	for _, a := range cfg.ListenRELPTCP {
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			return fail("--listen-relp-tcp", a, err)
+		}
+		ls.RELPTCP = append(ls.RELPTCP, l)
 	}
 	if err := ls.OpenMetrics(cfg); err != nil {
 		ls.Close()
@@ -159,7 +184,7 @@ func Run(ctx context.Context, cfg Config, ls *Listeners, hooks Hooks, stderr io.
 	}
 	defer startProfiles(stderr)() // developer aid, off unless SEALOG_CPUPROFILE/SEALOG_MEMPROFILE/SEALOG_TRACE (profile.go)
 	defer startDebug(stderr)()
-	errc := make(chan error, len(ls.TLS)+len(ls.TCP)+len(ls.UDP))
+	errc := make(chan error, len(ls.TLS)+len(ls.TCP)+len(ls.UDP)+len(ls.RELP)+len(ls.RELPTCP))
 	for _, l := range ls.TLS {
 		go func() { errc <- s.Serve(l) }()
 	}
@@ -168,6 +193,12 @@ func Run(ctx context.Context, cfg Config, ls *Listeners, hooks Hooks, stderr io.
 	}
 	for _, pc := range ls.UDP {
 		go func() { errc <- s.ServePacket(pc) }()
+	}
+	for _, l := range ls.RELP {
+		go func() { errc <- s.ServeRELP(l) }()
+	}
+	for _, l := range ls.RELPTCP {
+		go func() { errc <- s.ServeRELPPlain(l) }()
 	}
 	if hooks.Ready != nil {
 		hooks.Ready()

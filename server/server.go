@@ -72,8 +72,8 @@ func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*S
 		listeners: map[io.Closer]struct{}{},
 		conns:     map[*conn]struct{}{},
 	}
-	if len(cfg.Listen) > 0 || cfg.TLSCert != "" {
-		m, err := loadTLSMaterial(cfg.TLSCert, cfg.TLSKey, cfg.TLSClientCA)
+	if len(cfg.Listen) > 0 || len(cfg.ListenRELP) > 0 || cfg.TLSCert != "" {
+		m, err := loadTLSMaterial(cfg.TLSCert, cfg.TLSKey, cfg.TLSClientCA, cfg.TLSCRLs)
 		if err != nil {
 			return nil, err
 		}
@@ -216,6 +216,12 @@ func (s *Server) startEvent(listeners []string, chattr bool) {
 	} else {
 		warnings = append(warnings, "no log key (--log-key): no signed checkpoints")
 	}
+	if m := s.tls.Load(); m != nil {
+		warnings = append(warnings, m.warnings...)
+		for _, w := range m.warnings {
+			fmt.Fprintf(s.stderr, "sealog: warning: %s\n", w)
+		}
+	}
 	if len(warnings) > 0 {
 		d.Str("warning", strings.Join(warnings, "; "))
 	}
@@ -265,24 +271,51 @@ func (s *Server) track(l io.Closer, add bool) bool {
 var ErrServerClosed = errors.New("sealog: server closed")
 
 // Serve accepts TLS connections (RFC 5425) on l until Shutdown.
-func (s *Server) Serve(l net.Listener) error { return s.serveStream(l, true) }
+func (s *Server) Serve(l net.Listener) error { return s.serveStream(l, streamKind{tls: true}) }
 
 // ServePlain accepts unencrypted TCP connections (RFC 6587) on l.
-func (s *Server) ServePlain(l net.Listener) error { return s.serveStream(l, false) }
+func (s *Server) ServePlain(l net.Listener) error { return s.serveStream(l, streamKind{}) }
+
+// ServeRELP accepts RELP sessions over TLS on l (docs/format.md §9.1).
+func (s *Server) ServeRELP(l net.Listener) error {
+	return s.serveStream(l, streamKind{tls: true, relp: true})
+}
+
+// ServeRELPPlain accepts RELP sessions in plain text on l.
+func (s *Server) ServeRELPPlain(l net.Listener) error {
+	return s.serveStream(l, streamKind{relp: true})
+}
+
+// streamKind is what a stream listener speaks.
+type streamKind struct {
+	tls  bool // TLS first (RFC 5425), else plain TCP
+	relp bool // RELP commands, else syslog frames (RFC 6587)
+}
+
+// String names the kind as Listeners.Describe does: tls, tcp, relp,
+// relp-tcp.
+func (k streamKind) String() string {
+	switch {
+	case k.relp && k.tls:
+		return "relp"
+	case k.relp:
+		return "relp-tcp"
+	case k.tls:
+		return "tls"
+	default:
+		return "tcp"
+	}
+}
 
 // serveStream is the accept loop (STYLE 5): back off on temporary errors,
 // return on close, one goroutine per connection, refusals logged.
-func (s *Server) serveStream(l net.Listener, useTLS bool) error {
+func (s *Server) serveStream(l net.Listener, kind streamKind) error {
 	s.start()
 	if !s.track(l, true) {
 		return ErrServerClosed
 	}
 	defer s.track(l, false)
-	kind := "tcp"
-	if useTLS {
-		kind = "tls"
-	}
-	ml := s.cfg.Metrics.Listener(kind + " " + l.Addr().String())
+	ml := s.cfg.Metrics.Listener(kind.String() + " " + l.Addr().String())
 	var delay time.Duration
 	for {
 		nc, err := l.Accept()
@@ -300,7 +333,7 @@ func (s *Server) serveStream(l net.Listener, useTLS bool) error {
 			return err
 		}
 		delay = 0
-		s.accept(nc, useTLS, ml)
+		s.accept(nc, kind, ml)
 	}
 }
 
@@ -310,9 +343,12 @@ func isTemporary(err error) bool {
 }
 
 // accept applies --allow-from and --max-connections before any byte is
-// read, so a refused client costs nothing but the refusal event.
-func (s *Server) accept(nc net.Conn, useTLS bool, ml *metrics.Listener) {
-	c := newConn(s, nc, useTLS)
+// read, so a refused client costs nothing but the refusal event. (A
+// balancer's connection is checked again with the client's address once
+// its PROXY header is read.)
+func (s *Server) accept(nc net.Conn, kind streamKind, ml *metrics.Listener) {
+	c := newConn(s, nc, kind.tls)
+	c.relp = kind.relp
 	if !s.allowed(c.ip) {
 		c.refuse("not_allowed")
 		return
@@ -335,6 +371,17 @@ func (s *Server) accept(nc net.Conn, useTLS bool, ml *metrics.Listener) {
 	c.ml = ml
 	ml.Accepted()
 	go c.serve()
+}
+
+// isBalancer reports whether ip is a --proxy-from source, whose
+// connections must begin with a PROXY header (docs/format.md §9.2).
+func (s *Server) isBalancer(ip netip.Addr) bool {
+	for _, p := range s.cfg.ProxyFrom {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) allowed(ip netip.Addr) bool {

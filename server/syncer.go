@@ -118,6 +118,9 @@ func (j *fsyncJob) done() {
 	if j.snap.size > st.durable.size {
 		st.durable = j.snap
 	}
+	if st == st.p.events {
+		st.p.releaseDurable()
+	}
 }
 
 // checkpointJob seals a prefix of the active file that an fsync already
@@ -185,6 +188,9 @@ func (j *finalJob) done() {
 		rec = p.sealFile(j.file, seal.KindFinal, j.snap)
 	} else {
 		rec = p.sealed(j.file, seal.KindFinal, j.snap, j.rec, j.sealErr)
+	}
+	if j.st == p.events {
+		p.fileFinalized(j.file)
 	}
 	immErr := p.closeSealed(j.file)
 	p.reportFinal(j.st, rec, immErr)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/sealog/sealog/writer"
 )
@@ -21,11 +22,13 @@ import (
 type tlsMaterial struct {
 	cert      *tls.Certificate
 	clientCAs *x509.CertPool // nil: no client certificates requested
+	revoked   revocations    // from --tls-crl; nil: none
+	warnings  []string       // e.g. a CRL past its next update
 }
 
 // loadTLSMaterial reads the PEM files. Every error names the file at
 // fault, because the operator has to fix that file (SPEC §1).
-func loadTLSMaterial(certFile, keyFile, caFile string) (*tlsMaterial, error) {
+func loadTLSMaterial(certFile, keyFile, caFile string, crlFiles []string) (*tlsMaterial, error) {
 	for _, f := range []string{certFile, keyFile} {
 		if _, err := os.Stat(f); err != nil {
 			return nil, configErrorf("cannot read %s: %v", f, unwrapPathError(err))
@@ -46,6 +49,9 @@ func loadTLSMaterial(certFile, keyFile, caFile string) (*tlsMaterial, error) {
 			return nil, configErrorf("--tls-client-ca %s holds no PEM certificate", caFile)
 		}
 		m.clientCAs = pool
+		if m.revoked, m.warnings, err = loadCRLs(crlFiles, caFile, pem, time.Now()); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
 }
@@ -64,8 +70,9 @@ var errPeerNotPermitted = errors.New("client certificate matches no --permitted-
 
 // serverTLSConfig builds the configuration for one connection. A fresh
 // config per connection lets VerifyConnection report which certificate
-// was refused, and picks up a reloaded certificate without touching
-// established connections.
+// was refused (not permitted, or revoked: the error says), and picks up
+// a reloaded certificate or CRL without touching established
+// connections.
 func (s *Server) serverTLSConfig(denied **x509.Certificate) *tls.Config {
 	m := s.tls.Load()
 	cfg := &tls.Config{
@@ -80,13 +87,19 @@ func (s *Server) serverTLSConfig(denied **x509.Certificate) *tls.Config {
 		cfg.ClientCAs = m.clientCAs
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
 	}
-	if len(s.cfg.PermittedPeers) > 0 {
+	if len(s.cfg.PermittedPeers) > 0 || len(m.revoked) > 0 {
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) == 0 {
 				return nil // no certificate: the handshake fails on its own
 			}
 			leaf := cs.PeerCertificates[0]
-			if !permitted(s.cfg.PermittedPeers, leaf) {
+			// Revocation first: a revoked certificate is refused as
+			// revoked whatever its name (RFC 5280 §6.3).
+			if c := m.revoked.revoked(cs.VerifiedChains); c != nil {
+				*denied = c
+				return &revokedError{cert: c}
+			}
+			if len(s.cfg.PermittedPeers) > 0 && !permitted(s.cfg.PermittedPeers, leaf) {
 				*denied = leaf
 				return errPeerNotPermitted
 			}
@@ -176,7 +189,10 @@ func handshakeReason(err error) string {
 		netErr    net.Error
 	)
 	msg := err.Error()
+	var revoked *revokedError
 	switch {
+	case errors.As(err, &revoked):
+		return "revoked"
 	case errors.Is(err, errPeerNotPermitted):
 		return "peer_not_permitted"
 	case errors.As(err, &netErr) && netErr.Timeout():
@@ -222,12 +238,15 @@ func (c *countingConn) Read(p []byte) (int, error) {
 // failure keeps the old material; either way a reload event is written.
 func (s *Server) Reload() error {
 	var d writer.Detail
-	m, err := loadTLSMaterial(s.cfg.TLSCert, s.cfg.TLSKey, s.cfg.TLSClientCA)
+	m, err := loadTLSMaterial(s.cfg.TLSCert, s.cfg.TLSKey, s.cfg.TLSClientCA, s.cfg.TLSCRLs)
 	if s.cfg.TLSCert == "" {
 		err = fmt.Errorf("no --tls-cert to reload")
 	}
 	d.Str("tls_cert", s.cfg.TLSCert)
 	d.Str("tls_client_ca", s.cfg.TLSClientCA)
+	if len(s.cfg.TLSCRLs) > 0 {
+		d.Strs("tls_crl", s.cfg.TLSCRLs)
+	}
 	if err != nil {
 		d.Str("error", err.Error())
 		s.serverEvent("reload", "failure", &d)
@@ -239,6 +258,12 @@ func (s *Server) Reload() error {
 		d.Str("not_after", string(writer.AppendTime(nil, leaf.NotAfter)))
 		sum := sha256.Sum256(leaf.Raw)
 		d.Str("fingerprint_sha256", hex.EncodeToString(sum[:]))
+	}
+	if len(m.warnings) > 0 {
+		d.Str("warning", strings.Join(m.warnings, "; "))
+		for _, w := range m.warnings {
+			fmt.Fprintf(s.stderr, "sealog: warning: %s\n", w)
+		}
 	}
 	s.serverEvent("reload", "success", &d)
 	return nil

@@ -1,0 +1,253 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sealog/sealog/relp"
+	"github.com/sealog/sealog/seal"
+)
+
+// relpServer runs a Server with a plain RELP listener on loopback.
+func relpServer(t *testing.T, edit func(*Config)) (*Server, string) {
+	t.Helper()
+	keyDir := t.TempDir()
+	if err := seal.Keygen(keyDir); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.ListenRELPTCP = []string{l.Addr().String()}
+	cfg.Dir = filepath.Join(t.TempDir(), "logs")
+	cfg.KeyPath = filepath.Join(keyDir, "seal.key")
+	cfg.NoChattr = true
+	cfg.Instance = "relptest"
+	if edit != nil {
+		edit(&cfg)
+	}
+	s, err := New(cfg, nil, nil, &lockedBuffer{})
+	if err != nil {
+		l.Close()
+		t.Fatal(err)
+	}
+	go s.ServeRELPPlain(l)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		s.Shutdown(ctx)
+	})
+	return s, l.Addr().String()
+}
+
+type relpClient struct {
+	t    *testing.T
+	c    net.Conn
+	r    *relp.Reader
+	txnr int
+}
+
+func dialRELP(t *testing.T, addr string) *relpClient {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &relpClient{t: t, c: c, r: relp.NewReader(c, 1<<20), txnr: 1}
+}
+
+func (rc *relpClient) send(cmd, data string) int {
+	n := rc.txnr
+	rc.txnr++
+	if _, err := rc.c.Write(relp.AppendFrame(nil, n, cmd, []byte(data))); err != nil {
+		rc.t.Fatal(err)
+	}
+	return n
+}
+
+// answer reads the next frame the server sends (TXNR 0 frames, such as
+// serverclose, included).
+func (rc *relpClient) answer(within time.Duration) relp.Command {
+	rc.t.Helper()
+	rc.c.SetReadDeadline(time.Now().Add(within))
+	cmd, err := rc.r.Next()
+	if err != nil {
+		rc.t.Fatalf("reading the server's answer: %v", err)
+	}
+	cmd.Data = append([]byte(nil), cmd.Data...)
+	return cmd
+}
+
+const relpOffers = "relp_version=0\nrelp_software=test\ncommands=syslog"
+
+// TestRELPAckOnlyWhenDurable: with an --fsync-interval of an hour, a
+// window of syslog commands is still answered at once (the group
+// commit), and when an answer arrives the events file is durable at
+// least up to its event. Rotations in the middle change nothing.
+func TestRELPAckOnlyWhenDurable(t *testing.T) {
+	s, addr := relpServer(t, func(c *Config) {
+		c.FsyncInterval = time.Hour
+		c.RotateSize = 8192 // several rotations during the test
+	})
+	rc := dialRELP(t, addr)
+	rc.r = relp.NewReader(rc.c, 1<<20)
+	rc.send("open", relpOffers)
+	if a := rc.answer(5 * time.Second); a.Name != "rsp" || !strings.HasPrefix(string(a.Data), "200 OK\n") {
+		t.Fatalf("open: got %s %q", a.Name, a.Data)
+	}
+	// The server's reader checks our TXNRs; ours, reading answers, must
+	// not check the server's (they echo ours).
+	for window := 0; window < 5; window++ {
+		var sent []int
+		for i := 0; i < 128; i++ {
+			sent = append(sent, rc.send("syslog", fmt.Sprintf("<13>1 - host app - - - window %d message %d %s", window, i, strings.Repeat("x", 100))))
+		}
+		start := time.Now()
+		for _, n := range sent {
+			a := rc.answer(10 * time.Second)
+			if a.Txnr != n || a.Name != "rsp" || string(a.Data) != "200 OK" {
+				t.Fatalf("got %d %s %q, want %d rsp \"200 OK\"", a.Txnr, a.Name, a.Data, n)
+			}
+		}
+		// The window's last answer came, and nothing is sent until the
+		// next window: the whole events file must be durable, no older
+		// file may be waiting for its final fsync.
+		p := s.pipe
+		p.mu.Lock()
+		durable, written, pending, final := p.events.durable.size, p.events.file.Size(), len(p.events.pending), p.events.busy(jobFinal)
+		p.mu.Unlock()
+		if durable != written || pending != 0 || final {
+			t.Fatalf("window %d answered with the events file not durable: %d of %d bytes durable, %d pending, final fsync pending %v", window, durable, written, pending, final)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("window %d took %v: the answers waited for the fsync interval", window, d)
+		}
+	}
+	n := rc.send("close", "")
+	if a := rc.answer(5 * time.Second); a.Txnr != n || a.Name != "rsp" || len(a.Data) != 0 {
+		t.Fatalf("close: got %d %s %q", a.Txnr, a.Name, a.Data)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s.Shutdown(ctx)
+	events := readLines(t, s.Dir(), "events")
+	if len(events) != 5*128 {
+		t.Fatalf("got %d events, want %d", len(events), 5*128)
+	}
+	for _, e := range events {
+		if e[6] != "rfc5424,relp" {
+			t.Fatalf("FLAGS %q, want rfc5424,relp", e[6])
+		}
+	}
+}
+
+// TestRELPProtocolErrors: what breaks the protocol is a frame_error and
+// ends the session with serverclose, after what came before it was
+// written and acknowledged.
+func TestRELPProtocolErrors(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		frames func(rc *relpClient) []int // returns the TXNRs that must be acknowledged 200 OK first
+		reason string
+	}{
+		{"syslog before open", func(rc *relpClient) []int { rc.send("syslog", "<13>1 - - - - - - early"); return nil }, "bad_command"},
+		{"unknown command", func(rc *relpClient) []int {
+			rc.send("open", relpOffers)
+			n := rc.send("syslog", "<13>1 - - - - - - kept")
+			rc.send("starttls", "")
+			return []int{n}
+		}, "bad_command"},
+		{"txnr out of sequence", func(rc *relpClient) []int {
+			rc.send("open", relpOffers)
+			n := rc.send("syslog", "<13>1 - - - - - - kept")
+			rc.txnr += 5
+			rc.send("syslog", "<13>1 - - - - - - never")
+			return []int{n}
+		}, "txnr_sequence"},
+		{"malformed", func(rc *relpClient) []int {
+			rc.send("open", relpOffers)
+			n := rc.send("syslog", "<13>1 - - - - - - kept")
+			rc.c.Write([]byte("3 syslog 5 toolong-no-trailer\n"))
+			return []int{n}
+		}, "malformed_frame"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, addr := relpServer(t, nil)
+			rc := dialRELP(t, addr)
+			want := tt.frames(rc)
+			var got []string
+			for {
+				rc.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				a, err := rc.r.Next()
+				if err != nil {
+					break
+				}
+				got = append(got, fmt.Sprintf("%d %s %s", a.Txnr, a.Name, strings.SplitN(string(a.Data), "\n", 2)[0]))
+			}
+			if len(got) == 0 || got[len(got)-1] != "0 serverclose " {
+				t.Fatalf("got %q, want it to end in serverclose", got)
+			}
+			for _, n := range want {
+				if !contains(got, fmt.Sprintf("%d rsp 200 OK", n)) {
+					t.Errorf("got %q, want %d acknowledged before the end", got, n)
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			s.Shutdown(ctx)
+			if n := len(readLines(t, s.Dir(), "events")); n != len(want) {
+				t.Errorf("got %d events, want %d", n, len(want))
+			}
+			found := false
+			for _, l := range readLines(t, s.Dir(), "security") {
+				if l[6] == "frame_error" && strings.Contains(l[8], `"reason":"`+tt.reason+`"`) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no frame_error with reason %s", tt.reason)
+			}
+		})
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRELPOversize: a syslog command over --max-message-size is kept
+// (cut, flagged, recorded) and acknowledged, and the session goes on.
+func TestRELPOversize(t *testing.T) {
+	s, addr := relpServer(t, nil)
+	rc := dialRELP(t, addr)
+	rc.send("open", relpOffers)
+	rc.answer(5 * time.Second)
+	big := "<13>1 - - - - - - " + strings.Repeat("y", 100000)
+	n1 := rc.send("syslog", big)
+	n2 := rc.send("syslog", "<13>1 - - - - - - after")
+	for _, n := range []int{n1, n2} {
+		if a := rc.answer(10 * time.Second); a.Txnr != n || string(a.Data) != "200 OK" {
+			t.Fatalf("got %d %q, want %d 200 OK", a.Txnr, a.Data, n)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s.Shutdown(ctx)
+	ev := readLines(t, s.Dir(), "events")
+	if len(ev) != 2 || ev[0][6] != fmt.Sprintf("rfc5424,trunc=%d,relp", len(big)) || ev[1][14] != "after" {
+		t.Fatalf("got %q", ev)
+	}
+}
