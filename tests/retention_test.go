@@ -340,6 +340,10 @@ func TestRetentionCrash(t *testing.T) {
 	}
 	victim := filepath.Base(first[0])
 	s.startWith("--retain", "8s", "--rotate-interval", "0")
+	// The port is open before the server has set up its directory: an
+	// event written means it has.
+	s.Send(t, bbMsg("after the restart"))
+	s.WaitEvents(t, 2)
 	if out, err := exec.Command("chattr", "+i", s.Dir).CombinedOutput(); err != nil {
 		t.Fatalf("chattr +i %s: %v\n%s", s.Dir, err, out)
 	}
