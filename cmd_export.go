@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/sealog/sealog/writer"
 )
@@ -17,6 +18,11 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() == 0 {
 		return usageErrorf("export: give at least one FILE")
+	}
+	for _, name := range fs.Args() {
+		if fi, err := os.Stat(name); err == nil && fi.IsDir() {
+			return usageErrorf("export: %s is a directory: give the files in it, e.g. %s", name, filepath.Join(name, "events-*.log"))
+		}
 	}
 	var failed error
 	for _, name := range fs.Args() {

@@ -36,3 +36,13 @@ func TestExportUsage(t *testing.T) {
 		t.Errorf("the missing file is not named: %q", r.stderr)
 	}
 }
+
+// TestExportDirectory: a directory is a usage error that says what to give.
+func TestExportDirectory(t *testing.T) {
+	dir := t.TempDir()
+	r := runCmd(t, "", "export", dir)
+	r.wantCode(t, 2)
+	if !strings.Contains(r.stderr, dir+" is a directory") || !strings.Contains(r.stderr, "events-*.log") {
+		t.Errorf("stderr: %q", r.stderr)
+	}
+}

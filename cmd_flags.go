@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -20,7 +21,10 @@ func newFlagSet(name, synopsis string, stdout io.Writer) *pflag.FlagSet {
 	fs.SetOutput(stdout)
 	fs.SortFlags = false
 	fs.Usage = func() {
-		fmt.Fprintf(stdout, "usage: sealog %s\n\nflags:\n%s", synopsis, fs.FlagUsages())
+		fmt.Fprintf(stdout, "usage: sealog %s\n", synopsis)
+		if fs.HasAvailableFlags() {
+			fmt.Fprintf(stdout, "\nflags:\n%s", fs.FlagUsages())
+		}
 	}
 	return fs
 }
@@ -169,4 +173,26 @@ func (d *longDuration) Set(s string) error {
 	}
 	*d = longDuration(v)
 	return nil
+}
+
+// parseCIDRs reads a repeatable CIDR flag; a bare address is its own /32
+// or /128. An empty value (an unset shell variable) is refused like any
+// other, never read as "everyone".
+func parseCIDRs(flag string, vals []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, a := range vals {
+		if strings.TrimSpace(a) == "" {
+			return nil, usageErrorf("%s is empty: give a CIDR such as 10.0.0.0/8 or an address", flag)
+		}
+		p, err := netip.ParsePrefix(a)
+		if err != nil {
+			ip, ierr := netip.ParseAddr(a)
+			if ierr != nil {
+				return nil, usageErrorf("%s %q is not a CIDR (e.g. 10.0.0.0/8)", flag, a)
+			}
+			p = netip.PrefixFrom(ip, ip.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -84,27 +83,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	default:
 		return usageErrorf("--tls-min-version must be 1.2 or 1.3, not %q", *minVersion)
 	}
-	for _, a := range *allowFrom {
-		p, err := netip.ParsePrefix(a)
-		if err != nil {
-			ip, ierr := netip.ParseAddr(a)
-			if ierr != nil {
-				return usageErrorf("--allow-from %q is not a CIDR (e.g. 10.0.0.0/8)", a)
-			}
-			p = netip.PrefixFrom(ip, ip.BitLen())
-		}
-		cfg.AllowFrom = append(cfg.AllowFrom, p.Masked())
+	var err error
+	if cfg.AllowFrom, err = parseCIDRs("--allow-from", *allowFrom); err != nil {
+		return err
 	}
-	for _, a := range *proxyFrom {
-		p, err := netip.ParsePrefix(a)
-		if err != nil {
-			ip, ierr := netip.ParseAddr(a)
-			if ierr != nil {
-				return usageErrorf("--proxy-from %q is not a CIDR (e.g. 10.0.0.0/8)", a)
-			}
-			p = netip.PrefixFrom(ip, ip.BitLen())
-		}
-		cfg.ProxyFrom = append(cfg.ProxyFrom, p.Masked())
+	if cfg.ProxyFrom, err = parseCIDRs("--proxy-from", *proxyFrom); err != nil {
+		return err
 	}
 	for flag, addrs := range map[string][]string{"--listen-relp": cfg.ListenRELP, "--listen-relp-tcp": cfg.ListenRELPTCP, "--tls-crl": cfg.TLSCRLs} {
 		for _, a := range addrs {
@@ -125,27 +109,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("socket activation: %w", err)
 	}
 	if cfg.Dev {
-		if err := applyDev(&cfg, stderr); err != nil {
-			return err
-		}
+		devDefaults(&cfg)
 	}
 	if cfg.Dir == "" {
 		cfg.Dir = "/var/log/sealog"
 	}
 	if cfg.KeyPath == "" {
 		cfg.KeyPath = "/var/lib/sealog/seal.key"
-	}
-	if cfg.LogKeyPath = *logKeyFlag; !fs.Changed("log-key") {
-		// The default is a convenience: without it sealog still seals,
-		// it only signs no checkpoints, and the start event says so.
-		def := filepath.Join(filepath.Dir(cfg.KeyPath), tlog.SignerKeyName)
-		if _, err := os.Stat(def); err == nil {
-			cfg.LogKeyPath = def
-		} else {
-			fmt.Fprintf(stderr, "sealog: warning: no %s: no signed checkpoints (make one with sealog keygen, or name it with --log-key)\n", def)
-		}
-	} else if cfg.LogKeyPath == "" {
-		return usageErrorf("--log-key must not be empty")
 	}
 	if inherited != nil {
 		// The sockets come from systemd; record what they are.
@@ -172,6 +142,28 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := cfg.Validate(); err != nil {
 		return asUsage(err)
 	}
+	if cfg.Dev {
+		// Only now that the flags are known to be good: --dev makes files.
+		if err := server.CheckDir(cfg.Dir); err != nil {
+			return asUsage(err)
+		}
+		if _, err := devpki.PrepareDev(cfg.Dir); err != nil {
+			return err
+		}
+	}
+	if cfg.LogKeyPath = *logKeyFlag; !fs.Changed("log-key") {
+		// The default is a convenience: without it sealog still seals,
+		// it only signs no checkpoints, and the start event says so.
+		def := filepath.Join(filepath.Dir(cfg.KeyPath), tlog.SignerKeyName)
+		if _, err := os.Stat(def); err == nil {
+			cfg.LogKeyPath = def
+		} else if _, err := os.Stat(cfg.KeyPath); err == nil {
+			// (With no seal key either, that is the one error to report.)
+			fmt.Fprintf(stderr, "sealog: warning: no %s: no signed checkpoints (make one with sealog keygen, or name it with --log-key)\n", def)
+		}
+	} else if cfg.LogKeyPath == "" {
+		return usageErrorf("--log-key must not be empty")
+	}
 	var ls *server.Listeners
 	if inherited != nil {
 		ls = inherited
@@ -182,9 +174,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	} else if ls, err = server.OpenListeners(&cfg); err != nil {
 		return asUsage(err)
 	}
-	if cfg.Dev {
-		printDevHelp(stderr, &cfg, ls)
-	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	notifier := systemd.NewNotifier()
@@ -192,6 +181,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	hooks := server.Hooks{
 		Hangup: hup,
 		Ready: func() {
+			if cfg.Dev {
+				// After every check has passed, so the banner never
+				// precedes an error.
+				printDevHelp(stderr, &cfg, ls)
+			}
 			fmt.Fprintf(stderr, "sealog: listening: %s\n", strings.Join(ls.Describe(), ", "))
 			notifier.Notify("READY=1\nSTATUS=serving " + strings.Join(ls.Describe(), ", "))
 			notifier.StartWatchdog(ctx)
@@ -223,15 +217,14 @@ func asUsage(err error) error {
 	return err
 }
 
-// applyDev fills in what --dev promises (SPEC §1.1, Development).
-func applyDev(cfg *server.Config, stderr io.Writer) error {
+// devDefaults fills in what --dev promises (docs/format.md §1.1,
+// Development) without touching the disk: the dev directory's files are
+// made only once the flags have been validated.
+func devDefaults(cfg *server.Config) {
 	if cfg.Dir == "" {
 		cfg.Dir = "sealog-dev"
 	}
-	files, err := devpki.PrepareDev(cfg.Dir)
-	if err != nil {
-		return err
-	}
+	files := devpki.DevPaths(cfg.Dir)
 	if cfg.TLSCert == "" {
 		cfg.TLSCert, cfg.TLSKey = files.ServerCert, files.ServerKey
 	}
@@ -247,7 +240,6 @@ func applyDev(cfg *server.Config, stderr io.Writer) error {
 	if !cfg.NoChattr {
 		cfg.DevChattrFallback = true
 	}
-	return nil
 }
 
 func printDevHelp(stderr io.Writer, cfg *server.Config, ls *server.Listeners) {

@@ -29,7 +29,7 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	if *headFlag != "" {
 		seq, mac, err := seal.ParseHead(*headFlag)
 		if err != nil {
-			return usageErrorf("verify: --head %q: %v", *headFlag, err)
+			return usageErrorf("verify: --head %q is not a chain head: want SEQ:MAC, a decimal sequence number and 64 hex digits, as serve prints them", *headFlag)
 		}
 		head = &seal.Head{Seq: seq, MAC: mac}
 	}

@@ -25,3 +25,15 @@ func TestVerifyUsage(t *testing.T) {
 	runCmd(t, "", "verify", dir).wantCode(t, 2)
 	runCmd(t, "", "verify", "--key", filepath.Join(dir, "none.key"), dir).wantCode(t, 2)
 }
+
+// TestVerifyBadHead: a malformed --head names the flag, its value once,
+// and the form it wants.
+func TestVerifyBadHead(t *testing.T) {
+	s := serveDev(t)
+	s.stop().wantCode(t, 0)
+	r := runCmd(t, "", "verify", "--verify-key", filepath.Join(s.dir, "keys", "verify.key"), "--head", "99:abc", s.dir)
+	r.wantCode(t, 2)
+	if strings.Count(r.stderr, "99:abc") != 1 || !strings.Contains(r.stderr, "--head") || !strings.Contains(r.stderr, "SEQ:MAC") {
+		t.Errorf("stderr: %q", r.stderr)
+	}
+}

@@ -44,6 +44,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runVersion(rest, stdout, stderr)
 	case "reload":
 		return runReload(rest, stdout, stderr)
+	case "--version":
+		return runVersion(rest, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -66,7 +68,8 @@ commands:
   version   print version information
   reload    reload a running server's TLS files and wait until it has (systemd ExecReload)
 
-Run 'sealog <command> -h' for the flags of a command.
+Run 'sealog <command> -h' for the flags of a command, 'sealog --version'
+for the version.
 `
 
 // usageError marks a usage or configuration error: exit status 2 (SPEC §1).

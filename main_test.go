@@ -69,7 +69,12 @@ var listeningLine = regexp.MustCompile(`sealog: listening: tls ([0-9.]+:[0-9]+)`
 // "listening" line. The test's cleanup stops it.
 func serveDev(t *testing.T, extra ...string) *served {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "logs")
+	return serveDevDir(t, filepath.Join(t.TempDir(), "logs"), extra...)
+}
+
+// serveDevDir is serveDev on a given directory.
+func serveDevDir(t *testing.T, dir string, extra ...string) *served {
+	t.Helper()
 	args := append([]string{"serve", "--dev", "--dir", dir, "--listen", "127.0.0.1:0", "--no-chattr"}, extra...)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &served{dir: dir, stderr: &syncBuffer{}}

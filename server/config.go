@@ -6,14 +6,21 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
+	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sealog/sealog/metrics"
+	"github.com/sealog/sealog/rotate"
+	"github.com/sealog/sealog/seal"
 )
 
 // MinMessageSize is the smallest --max-message-size allowed: attackers pad
@@ -182,6 +189,41 @@ func (c *Config) Validate() error {
 	if len(c.Listen)+len(c.ListenTCP)+len(c.ListenUDP)+len(c.ListenRELP)+len(c.ListenRELPTCP) == 0 {
 		return configErrorf("no listener: give --listen, --listen-tcp, --listen-udp, --listen-relp or --listen-relp-tcp")
 	}
+	for _, l := range []struct {
+		flag  string
+		addrs []string
+	}{{"--listen", c.Listen}, {"--listen-tcp", c.ListenTCP}, {"--listen-udp", c.ListenUDP},
+		{"--listen-relp", c.ListenRELP}, {"--listen-relp-tcp", c.ListenRELPTCP}} {
+		for _, a := range l.addrs {
+			if err := CheckListenAddr(l.flag, a); err != nil {
+				return err
+			}
+		}
+	}
+	if c.MetricsListen != "" {
+		if err := CheckListenAddr("--metrics-listen", c.MetricsListen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckListenAddr checks an address flag's value before anything binds
+// it: HOST:PORT with a port of 0–65535. An empty value (an unset shell
+// variable) would make the kernel listen on every interface and a random
+// port, for the plain listeners unencrypted, so it is refused like any
+// other mistake: a configuration error that names the flag.
+func CheckListenAddr(flag, addr string) error {
+	if strings.TrimSpace(addr) == "" {
+		return configErrorf("%s is empty: give HOST:PORT (an empty address would listen on every interface and a random port)", flag)
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return configErrorf("%s %q is not HOST:PORT (e.g. 0.0.0.0:6514 or [::1]:6514)", flag, addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return configErrorf("%s %q: the port must be a number from 0 to 65535", flag, addr)
+	}
 	return nil
 }
 
@@ -232,4 +274,60 @@ func (c *Config) Hash() string {
 	sort.Strings(lines)
 	sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
 	return hex.EncodeToString(sum[:])
+}
+
+// CheckDir creates the log directory if it is missing and makes sure
+// sealog can write in it, before anything else is tried there: a
+// directory sealog cannot write is a configuration mistake (exit 2), and
+// must not be mistaken for a filesystem without chattr support, which the
+// attribute check would otherwise report.
+func CheckDir(dir string) error {
+	if err := rotate.EnsureDir(dir); err != nil {
+		if isSetupError(err) {
+			return configErrorf("--dir %s: cannot create it: %v", dir, unwrapPathError(err))
+		}
+		return fmt.Errorf("--dir %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".sealog-write-probe-*")
+	if err != nil {
+		if isSetupError(err) {
+			return configErrorf("--dir %s is not writable by sealog: %v", dir, unwrapPathError(err))
+		}
+		return fmt.Errorf("--dir %s: %w", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	if err := os.Remove(name); err != nil {
+		return fmt.Errorf("--dir %s: remove %s: %w", dir, filepath.Base(name), err)
+	}
+	return nil
+}
+
+// isSetupError tells the errors an operator fixes in the configuration
+// (permissions, a read-only mount, a path through a file) from faults of
+// the moment (a full disk, an I/O error).
+func isSetupError(err error) bool {
+	for _, e := range []error{fs.ErrPermission, syscall.EROFS, syscall.ENOTDIR, syscall.EEXIST, syscall.ENOENT} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// sealKeyError words a seal key state that OpenChain refused: one
+// sentence naming --seal-key, saying what to do, with the path once.
+func sealKeyError(path string, err error) error {
+	if _, serr := os.Stat(path); errors.Is(serr, fs.ErrNotExist) {
+		return configErrorf("--seal-key %s does not exist: run `sealog keygen --out DIR` and give serve DIR/seal.key", path)
+	}
+	if _, verr := seal.LoadVerifyKey(path); verr == nil {
+		return configErrorf("--seal-key %s is the verify key, which belongs offline with `sealog verify`; give serve the seal.key that `sealog keygen` wrote beside it", path)
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == path {
+		return configErrorf("--seal-key %s: cannot read it: %v", path, pe.Err)
+	}
+	msg := strings.TrimPrefix(err.Error(), "key state "+path+": ")
+	return configErrorf("--seal-key %s: %s", path, msg)
 }

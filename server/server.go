@@ -85,8 +85,8 @@ func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*S
 	}
 	s.ids = ids
 
-	if err := rotate.EnsureDir(cfg.Dir); err != nil {
-		return nil, fmt.Errorf("--dir %s: %w", cfg.Dir, err)
+	if err := CheckDir(cfg.Dir); err != nil {
+		return nil, err
 	}
 	chattr := !cfg.NoChattr
 	if chattr {
@@ -115,7 +115,7 @@ func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*S
 	chain, err := seal.OpenChain(cfg.Dir, cfg.KeyPath, chainOpt)
 	if err != nil {
 		if errors.Is(err, seal.ErrKeyState) {
-			return nil, configErrorf("--seal-key %s: %v", cfg.KeyPath, err)
+			return nil, sealKeyError(cfg.KeyPath, err)
 		}
 		return nil, fmt.Errorf("open seal chain in %s: %w", cfg.Dir, err)
 	}

@@ -29,20 +29,20 @@ type tlsMaterial struct {
 // loadTLSMaterial reads the PEM files. Every error names the file at
 // fault, because the operator has to fix that file (SPEC §1).
 func loadTLSMaterial(certFile, keyFile, caFile string, crlFiles []string) (*tlsMaterial, error) {
-	for _, f := range []string{certFile, keyFile} {
-		if _, err := os.Stat(f); err != nil {
-			return nil, configErrorf("cannot read %s: %v", f, unwrapPathError(err))
+	for _, f := range []struct{ flag, path string }{{"--tls-cert", certFile}, {"--tls-key", keyFile}} {
+		if _, err := os.Stat(f.path); err != nil {
+			return nil, configErrorf("%s %s: cannot read it: %v", f.flag, f.path, unwrapPathError(err))
 		}
 	}
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
-		return nil, configErrorf("cannot load certificate %s with key %s: %v", certFile, keyFile, err)
+		return nil, configErrorf("--tls-cert %s with --tls-key %s: %v", certFile, keyFile, err)
 	}
 	m := &tlsMaterial{cert: &cert}
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
-			return nil, configErrorf("cannot read --tls-client-ca %s: %v", caFile, unwrapPathError(err))
+			return nil, configErrorf("--tls-client-ca %s: cannot read it: %v", caFile, unwrapPathError(err))
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
