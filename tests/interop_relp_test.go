@@ -36,7 +36,7 @@ func rsyslogRELP(t *testing.T) string {
 // sealog with omrelp, in RFC 5424 format; with pki, over TLS with the
 // PKI's client certificate. The action queue keeps messages while sealog
 // is away and retries for ever, as a no-loss setup does.
-func omrelpConfig(dir, inAddr, relpAddr string, pki *PKI) string {
+func omrelpConfig(dir, inAddr, relpAddr string, pki *PKI, localIP string) string {
 	inHost, inPort, _ := strings.Cut(inAddr, ":")
 	outHost, outPort, _ := strings.Cut(relpAddr, ":")
 	var b strings.Builder
@@ -45,6 +45,9 @@ func omrelpConfig(dir, inAddr, relpAddr string, pki *PKI) string {
 	fmt.Fprintf(&b, "input(type=\"imtcp\" address=%q port=%q ruleset=\"toSealog\")\n", inHost, inPort)
 	b.WriteString("ruleset(name=\"toSealog\") {\n")
 	fmt.Fprintf(&b, "  action(type=\"omrelp\" target=%q port=%q template=\"RSYSLOG_SyslogProtocol23Format\"\n", outHost, outPort)
+	if localIP != "" {
+		fmt.Fprintf(&b, "    localClientIp=%q\n", localIP)
+	}
 	if pki != nil {
 		fmt.Fprintf(&b, "    tls=\"on\" tls.caCert=%q tls.myCert=%q tls.myPrivKey=%q\n", pki.CAFile, pki.ClientCert, pki.ClientKey)
 		b.WriteString("    tls.authMode=\"name\" tls.permittedPeer=[\"localhost\"]\n")
@@ -58,11 +61,17 @@ func omrelpConfig(dir, inAddr, relpAddr string, pki *PKI) string {
 // input address.
 func startOmrelp(t *testing.T, relpAddr string, pki *PKI) (*ioPeer, string) {
 	t.Helper()
+	return startOmrelpFrom(t, relpAddr, pki, "")
+}
+
+// startOmrelpFrom is startOmrelp with omrelp bound to localIP.
+func startOmrelpFrom(t *testing.T, relpAddr string, pki *PKI, localIP string) (*ioPeer, string) {
+	t.Helper()
 	bin := rsyslogRELP(t)
 	dir := t.TempDir()
 	inAddr := freePort(t)
 	conf := filepath.Join(dir, "rsyslog.conf")
-	if err := os.WriteFile(conf, []byte(omrelpConfig(dir, inAddr, relpAddr, pki)), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte(omrelpConfig(dir, inAddr, relpAddr, pki, localIP)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p := ioStartPeer(t, "rsyslogd", []string{"TZ=UTC"}, bin, "-n", "-f", conf, "-i", filepath.Join(dir, "rsyslogd.pid"))
