@@ -104,7 +104,7 @@ func Prove(dir string, checkpoint []byte, id string) (*Proof, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tree.Root() != rec.SHA256 {
+	if tree.Root() != rec.Root {
 		return nil, fmt.Errorf("%s: its first %d bytes do not have the ROOT of seal %d (the file was changed)", file, rec.Bytes, rec.Seq)
 	}
 	if index >= tree.Size() {
@@ -369,7 +369,7 @@ func Verify(p *Proof, opt VerifyOptions) (Verified, error) {
 	if err != nil {
 		return fail("file_proof: %w", err)
 	}
-	if err := tlog.VerifyInclusion(tlog.LeafHash(line), p.LineIndex, p.FileTreeSize, fp, rec.SHA256); err != nil {
+	if err := tlog.VerifyInclusion(tlog.LeafHash(line), p.LineIndex, p.FileTreeSize, fp, rec.Root); err != nil {
 		return fail("file_proof: the line is not line %d of the tree the seal's ROOT commits to: %w", p.LineIndex+1, err)
 	}
 	return v, nil

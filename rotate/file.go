@@ -1,17 +1,16 @@
 package rotate
 
 import (
-	"bytes"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/sealog/sealog/tlog"
 )
 
 var (
@@ -88,9 +87,9 @@ func EnsureDir(dir string) error {
 }
 
 // File is the active file of one stream. It is not safe for concurrent use:
-// the goroutine that writes owns it. Size, Lines and Sum describe the same
+// the goroutine that writes owns it. Size, Lines and Root describe the same
 // prefix of the file as long as no Write runs between the calls, which is
-// what a checkpoint seal needs (SPEC §4). Sync only touches the descriptor.
+// what a checkpoint seal needs (docs/format.md §4). Sync only touches the descriptor.
 type File struct {
 	f      *os.File
 	name   string
@@ -102,8 +101,9 @@ type File struct {
 	// dropped: DropCache advised up to here (page-aligned). Only the one
 	// goroutine that syncs the file at a time calls DropCache.
 	dropped int64
-	h       hash.Hash
-	sum     [sha256.Size]byte // scratch for Sum, so that a checkpoint does not allocate
+	// tree is the Merkle tree of the lines written (docs/format.md §4
+	// ROOT), kept as its frontier: O(log n) hashes whatever the size.
+	tree tlog.LineHasher
 	// dirSynced: the directory was fsynced since the file was created, so
 	// its name is durable (see SyncDir).
 	dirSynced atomic.Bool
@@ -174,12 +174,12 @@ func Create(dir, stream string, now time.Time, chattr bool) (*File, error) {
 			return fail(err)
 		}
 	}
-	return &File{f: f, name: name, path: path, opened: t, h: sha256.New()}, nil
+	return &File{f: f, name: name, path: path, opened: t}, nil
 }
 
 // Write appends p with write(2), repeating on short writes until all of p is
-// written or the kernel returns an error. Size, Lines and the running
-// SHA-256 advance by exactly the bytes the kernel accepted, so they always
+// written or the kernel returns an error. Size, Lines and the tree of
+// lines (Root) advance by exactly the bytes the kernel accepted, so they always
 // describe the file as it is on disk. On an error (ENOSPC, EIO, ...) it
 // returns the number of bytes written, possibly more than 0, and the error;
 // the caller retries with p[n:] later (SPEC §5 fail closed), and nothing is
@@ -189,10 +189,9 @@ func (f *File) Write(p []byte) (int, error) {
 	// together with an error.
 	n, err := f.f.Write(p)
 	if n > 0 {
-		q := p[:n]
-		f.h.Write(q)
+		f.tree.Write(p[:n])
 		f.size += int64(n)
-		f.lines += int64(bytes.Count(q, newline))
+		f.lines = int64(f.tree.Lines())
 	}
 	return n, err
 }
@@ -290,13 +289,11 @@ func (f *File) Size() int64 { return f.size }
 // Lines is the number of LF bytes written, i.e. complete lines.
 func (f *File) Lines() int64 { return f.lines }
 
-// Sum is the SHA-256 of all bytes written so far. The running hash goes on
-// undisturbed, so Sum serves checkpoint seals without re-reading the file
-// (issue 3).
-func (f *File) Sum() [32]byte {
-	f.h.Sum(f.sum[:0])
-	return f.sum
-}
+// Root is the Merkle tree hash of the lines written so far (docs/format.md
+// §4 ROOT; bytes after the last LF, if a write was cut short, are one more
+// leaf). The tree goes on undisturbed, so Root serves checkpoint seals
+// without re-reading the file and costs at most 64 node hashes.
+func (f *File) Root() [32]byte { return f.tree.Root() }
 
 // Close closes the descriptor. It neither syncs (call Sync first) nor makes
 // the file immutable (SetImmutable, after the final seal, SPEC §3.1).

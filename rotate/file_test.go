@@ -2,7 +2,6 @@ package rotate
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sealog/sealog/tlog"
 )
 
 var t0 = time.Date(2026, 11, 22, 10, 15, 0, 123456789, time.UTC)
@@ -65,8 +66,8 @@ func TestCreateName(t *testing.T) {
 	if _, err := os.Stat(f.Path()); err != nil {
 		t.Errorf("file not on disk: %v", err)
 	}
-	if f.Size() != 0 || f.Lines() != 0 || f.Sum() != sha256.Sum256(nil) {
-		t.Errorf("new file: got size %d, lines %d, sum %x, want 0, 0, sha256 of nothing", f.Size(), f.Lines(), f.Sum())
+	if f.Size() != 0 || f.Lines() != 0 || f.Root() != linesRoot(nil) {
+		t.Errorf("new file: got size %d, lines %d, sum %x, want 0, 0, sha256 of nothing", f.Size(), f.Lines(), f.Root())
 	}
 }
 
@@ -157,7 +158,7 @@ func TestWriteCounts(t *testing.T) {
 				}
 				all = append(all, c...)
 				// A checkpoint mid-stream must not disturb the running hash.
-				if got, want := f.Sum(), sha256.Sum256(all); got != want {
+				if got, want := f.Root(), linesRoot(all); got != want {
 					t.Fatalf("Sum after %d bytes: got %x, want %x", len(all), got, want)
 				}
 			}
@@ -171,13 +172,13 @@ func TestWriteCounts(t *testing.T) {
 			if !bytes.Equal(disk, all) {
 				t.Fatalf("file holds %d bytes, want the %d written", len(disk), len(all))
 			}
-			if f.Size() != int64(len(disk)) || f.Lines() != int64(bytes.Count(disk, []byte("\n"))) || f.Sum() != sha256.Sum256(disk) {
-				t.Errorf("got (size %d, lines %d, sum %x), want (%d, %d, %x)", f.Size(), f.Lines(), f.Sum(),
-					len(disk), bytes.Count(disk, []byte("\n")), sha256.Sum256(disk))
+			if f.Size() != int64(len(disk)) || f.Lines() != int64(bytes.Count(disk, []byte("\n"))) || f.Root() != linesRoot(disk) {
+				t.Errorf("got (size %d, lines %d, sum %x), want (%d, %d, %x)", f.Size(), f.Lines(), f.Root(),
+					len(disk), bytes.Count(disk, []byte("\n")), linesRoot(disk))
 			}
 			size, lines, sum, _, err := Summarize(f.Path())
-			if err != nil || size != f.Size() || lines != f.Lines() || sum != f.Sum() {
-				t.Errorf("Summarize: got (%d, %d, %x, %v), want (%d, %d, %x, nil)", size, lines, sum, err, f.Size(), f.Lines(), f.Sum())
+			if err != nil || size != f.Size() || lines != f.Lines() || sum != f.Root() {
+				t.Errorf("Summarize: got (%d, %d, %x, %v), want (%d, %d, %x, nil)", size, lines, sum, err, f.Size(), f.Lines(), f.Root())
 			}
 		})
 	}
@@ -194,12 +195,12 @@ func TestWriteAfterClose(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	sum := f.Sum()
+	sum := f.Root()
 	n, err := f.Write([]byte("b\n"))
 	if n != 0 || err == nil {
 		t.Errorf("Write after Close: got (%d, %v), want (0, an error)", n, err)
 	}
-	if f.Size() != 2 || f.Lines() != 1 || f.Sum() != sum {
+	if f.Size() != 2 || f.Lines() != 1 || f.Root() != sum {
 		t.Errorf("counters moved after a failed write: size %d, lines %d", f.Size(), f.Lines())
 	}
 	if err := f.Sync(); err == nil {
@@ -226,12 +227,12 @@ func FuzzFileWrite(f *testing.F) {
 				t.Fatalf("Write: got (%d, %v), want (%d, nil)", n, err, len(p))
 			}
 		}
-		if file.Size() != int64(len(data)) || file.Lines() != int64(bytes.Count(data, []byte("\n"))) || file.Sum() != sha256.Sum256(data) {
-			t.Fatalf("counters: got (%d, %d, %x), want (%d, %d, %x)", file.Size(), file.Lines(), file.Sum(),
-				len(data), bytes.Count(data, []byte("\n")), sha256.Sum256(data))
+		if file.Size() != int64(len(data)) || file.Lines() != int64(bytes.Count(data, []byte("\n"))) || file.Root() != linesRoot(data) {
+			t.Fatalf("counters: got (%d, %d, %x), want (%d, %d, %x)", file.Size(), file.Lines(), file.Root(),
+				len(data), bytes.Count(data, []byte("\n")), linesRoot(data))
 		}
 		size, lines, sum, torn, err := Summarize(file.Path())
-		if err != nil || size != file.Size() || lines != file.Lines() || sum != file.Sum() ||
+		if err != nil || size != file.Size() || lines != file.Lines() || sum != file.Root() ||
 			torn != (len(data) > 0 && data[len(data)-1] != '\n') {
 			t.Fatalf("Summarize disagrees with File: (%d, %d, %x, %v, %v)", size, lines, sum, torn, err)
 		}
@@ -353,23 +354,20 @@ func BenchmarkFileWrite(b *testing.B) {
 }
 
 // BenchmarkHashCount is Write's own work per 64 KiB without the system call
-// (SHA-256 and the LF count), to tell it apart from page-cache noise.
+// (the tree of 200-byte lines), to tell it apart from page-cache noise.
 func BenchmarkHashCount(b *testing.B) {
 	line := append(bytes.Repeat([]byte("x"), 199), '\n')
 	p := bytes.Repeat(line, 65536/len(line)+1)[:65536]
-	h := sha256.New()
-	var lines int
+	var h tlog.LineHasher
 	b.SetBytes(int64(len(p)))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		h.Write(p)
-		lines += bytes.Count(p, newline)
 	}
-	_ = lines
 }
 
-// BenchmarkSum is the cost of a checkpoint's hash (no allocation).
-func BenchmarkSum(b *testing.B) {
+// BenchmarkRoot is the cost of a checkpoint's root (no allocation).
+func BenchmarkRoot(b *testing.B) {
 	f, err := Create(b.TempDir(), "events", t0, false)
 	if err != nil {
 		b.Fatal(err)
@@ -378,6 +376,6 @@ func BenchmarkSum(b *testing.B) {
 	f.Write([]byte("a\n"))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		_ = f.Sum()
+		_ = f.Root()
 	}
 }

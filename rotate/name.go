@@ -1,14 +1,14 @@
 package rotate
 
 import (
-	"bytes"
-	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"syscall"
 	"time"
+
+	"github.com/sealog/sealog/tlog"
 )
 
 // stampLayout is the UTC opening time in a file name (SPEC §3.1):
@@ -141,42 +141,38 @@ func Scan(dir string) ([]Found, error) {
 }
 
 // Summarize reads a whole file once, for crash recovery (SPEC §5): its size,
-// its number of LF bytes (complete lines), the SHA-256 of all its bytes, and
-// whether it is torn (not empty and not ending in LF). It reads the file as
+// its number of LF bytes (complete lines), the Merkle tree hash of its lines
+// (docs/format.md §4 ROOT: a torn last line is one more leaf), and whether
+// it is torn (not empty and not ending in LF). It reads the file as
 // found and never changes it; it refuses anything but a regular file and does
 // not follow a symbolic link.
-func Summarize(path string) (size, lines int64, sum [32]byte, torn bool, err error) {
+func Summarize(path string) (size, lines int64, root [32]byte, torn bool, err error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return 0, 0, sum, false, fmt.Errorf("summarize: %w", err)
+		return 0, 0, root, false, fmt.Errorf("summarize: %w", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return 0, 0, sum, false, fmt.Errorf("summarize: %w", err)
+		return 0, 0, root, false, fmt.Errorf("summarize: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return 0, 0, sum, false, fmt.Errorf("summarize %s: %w", path, errNotRegular)
+		return 0, 0, root, false, fmt.Errorf("summarize %s: %w", path, errNotRegular)
 	}
-	h := sha256.New()
+	var tree tlog.LineHasher
 	buf := make([]byte, 256<<10)
-	var last byte
 	for {
 		n, rerr := f.Read(buf)
 		if n > 0 {
-			b := buf[:n]
-			h.Write(b)
+			tree.Write(buf[:n])
 			size += int64(n)
-			lines += int64(bytes.Count(b, newline))
-			last = b[n-1]
 		}
 		if rerr == io.EOF {
 			break
 		}
 		if rerr != nil {
-			return 0, 0, sum, false, fmt.Errorf("summarize: %w", rerr)
+			return 0, 0, root, false, fmt.Errorf("summarize: %w", rerr)
 		}
 	}
-	h.Sum(sum[:0])
-	return size, lines, sum, size > 0 && last != '\n', nil
+	return size, int64(tree.Lines()), tree.Root(), tree.Torn(), nil
 }

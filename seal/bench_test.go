@@ -1,7 +1,6 @@
 package seal
 
 import (
-	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/sealog/sealog/tlog"
 )
 
 // genDir fills d with events files of valid lines, total bytes in all:
@@ -32,7 +33,7 @@ func genDir(tb testing.TB, d *logDir, total, fileSize int64) []string {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		h := sha256.New()
+		var h tlog.LineHasher
 		var size, lines, sinceSeal int64
 		for size < fileSize && written < total {
 			if _, err := f.Write(block); err != nil {
@@ -45,14 +46,14 @@ func genDir(tb testing.TB, d *logDir, total, fileSize int64) []string {
 			lines += int64(countLF(block))
 			if sinceSeal >= checkpointEvery {
 				sinceSeal = 0
-				d.sealSum(KindCheckpoint, name, size, lines, h)
+				d.sealSum(KindCheckpoint, name, size, lines, &h)
 			}
 		}
 		if err := f.Close(); err != nil {
 			tb.Fatal(err)
 		}
 		if written < total {
-			d.sealSum(KindFinal, name, size, lines, h)
+			d.sealSum(KindFinal, name, size, lines, &h)
 		}
 	}
 	return paths
@@ -67,11 +68,9 @@ func countLF(b []byte) (n int) {
 	return n
 }
 
-func (d *logDir) sealSum(kind Kind, name string, size, lines int64, h interface{ Sum([]byte) []byte }) {
+func (d *logDir) sealSum(kind Kind, name string, size, lines int64, h *tlog.LineHasher) {
 	d.t.Helper()
-	var sum [32]byte
-	h.Sum(sum[:0])
-	if _, err := d.c.Seal(kind, name, size, lines, sum); err != nil {
+	if _, err := d.c.Seal(kind, name, size, lines, h.Root()); err != nil {
 		d.t.Fatal(err)
 	}
 }

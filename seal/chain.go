@@ -338,7 +338,7 @@ func (c *Chain) Seal(kind Kind, file string, bytes, lines int64, sum [32]byte) (
 		if err != nil && !errors.Is(err, ErrKeyPersist) {
 			return Record{}, fmt.Errorf("seal %s: %w", file, err)
 		}
-		if done.Kind == kind && done.File == file && done.Bytes == bytes && done.Lines == lines && done.SHA256 == sum {
+		if done.Kind == kind && done.File == file && done.Bytes == bytes && done.Lines == lines && done.Root == sum {
 			return done, err // the caller's retry of the seal just finished
 		}
 	}
@@ -350,14 +350,14 @@ func (c *Chain) Seal(kind Kind, file string, bytes, lines int64, sum [32]byte) (
 		}
 	}
 	r := Record{
-		Seq:    c.st.seq,
-		Time:   c.now().UTC().Truncate(time.Microsecond),
-		Kind:   kind,
-		File:   file,
-		Bytes:  bytes,
-		Lines:  lines,
-		SHA256: sum,
-		Prev:   c.st.prev,
+		Seq:   c.st.seq,
+		Time:  c.now().UTC().Truncate(time.Microsecond),
+		Kind:  kind,
+		File:  file,
+		Bytes: bytes,
+		Lines: lines,
+		Root:  sum,
+		Prev:  c.st.prev,
 	}
 	c.buf = appendBody(c.buf[:0], &r)
 	r.MAC = computeMAC(&c.st.key, c.buf)

@@ -2,7 +2,6 @@ package seal
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"os"
@@ -411,7 +410,7 @@ func TestSealHeadOutput(t *testing.T) {
 	if attr != 1 {
 		t.Fatalf("got %d AppendOnly calls, want 1", attr)
 	}
-	r, err := c.Seal(KindCheckpoint, ev1, 0, 0, sha256.Sum256(nil))
+	r, err := c.Seal(KindCheckpoint, ev1, 0, 0, linesRoot(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -509,7 +508,7 @@ func TestSealKeyPersistFails(t *testing.T) {
 	mv(t, keyDir, hidden)
 	d.write(ev1, 1)
 	b := readFile(t, d.path(ev1))
-	r, err := d.c.Seal(KindCheckpoint, ev1, int64(len(b)), 1, sha256.Sum256(b))
+	r, err := d.c.Seal(KindCheckpoint, ev1, int64(len(b)), 1, linesRoot(b))
 	if !errors.Is(err, ErrKeyPersist) || r.Seq != 1 {
 		t.Fatalf("got %+v %v, want seal 1 with ErrKeyPersist", r, err)
 	}

@@ -1,17 +1,15 @@
 package seal
 
-import (
-	"crypto/sha256"
-	"hash"
-)
+import "github.com/sealog/sealog/tlog"
 
-// Column 8 of a seal line commits to the content of the range it covers
-// (docs/format.md §4). Everything verify knows about how that commitment
-// is computed is here, behind contentDigest and contentMatches, so that a
-// new commitment replaces this file and nothing else in verify.
+// Column 8 of a seal line, ROOT, commits to the content of the range it
+// covers (docs/format.md §4): the RFC 9162 Merkle tree hash of its lines,
+// each without its LF, bytes after the last LF being one more leaf.
+// Everything verify knows about how that commitment is computed is here,
+// behind contentDigest and contentMatches.
 
 // contentColumn names column 8 in verify's report.
-const contentColumn = "SHA-256"
+const contentColumn = "ROOT"
 
 // contentDigest computes column 8 over a file's bytes as scan reads them.
 type contentDigest interface {
@@ -22,12 +20,15 @@ type contentDigest interface {
 	Snapshot(dst *[32]byte)
 }
 
-func newContentDigest() contentDigest { return sha256Digest{sha256.New()} }
+func newContentDigest() contentDigest { return &rootDigest{} }
 
-type sha256Digest struct{ h hash.Hash }
+// rootDigest builds the tree of lines as a frontier: one pass over the
+// bytes, a node hash per line, and a root at any offset without
+// disturbing it.
+type rootDigest struct{ t tlog.LineHasher }
 
-func (d sha256Digest) Write(p []byte)         { d.h.Write(p) }
-func (d sha256Digest) Snapshot(dst *[32]byte) { d.h.Sum(dst[:0]) }
+func (d *rootDigest) Write(p []byte)         { d.t.Write(p) }
+func (d *rootDigest) Snapshot(dst *[32]byte) { *dst = d.t.Root() }
 
 // contentMatches reports whether the scan's snapshot at a seal's offset
 // matches the seal's column 8.

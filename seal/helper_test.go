@@ -2,7 +2,6 @@ package seal
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -141,7 +140,7 @@ func (d *logDir) seal(kind Kind, name string) Record {
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	r, err := d.c.Seal(kind, name, int64(len(b)), int64(bytes.Count(b, []byte{'\n'})), sha256.Sum256(b))
+	r, err := d.c.Seal(kind, name, int64(len(b)), int64(bytes.Count(b, []byte{'\n'})), linesRoot(b))
 	if err != nil {
 		d.t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func (c *Chain) Prune(file string) (Record, error) {
 	if !ok || !last.Kind.final() {
 		return Record{}, fmt.Errorf("prune %s: %w", file, ErrNotFinal)
 	}
-	return c.Seal(KindPruned, file, last.Bytes, last.Lines, last.SHA256)
+	return c.Seal(KindPruned, file, last.Bytes, last.Lines, last.Root)
 }
 
 // Lasts returns the last seal of every file the chain names, in no

@@ -15,7 +15,7 @@ func TestPruneRepeatsFinalSeal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Kind != KindPruned || r.Seq != 11 || r.Bytes != final.Bytes || r.Lines != final.Lines || r.SHA256 != final.SHA256 {
+	if r.Kind != KindPruned || r.Seq != 11 || r.Bytes != final.Bytes || r.Lines != final.Lines || r.Root != final.Root {
 		t.Errorf("got %+v, want a pruned seal 11 repeating %+v", r, final)
 	}
 	for _, name := range []string{ev1, ev3, "events-20261122T131500.000Z.log"} {
@@ -61,14 +61,14 @@ func TestVerifyPruned(t *testing.T) {
 		}, []string{ev1, "file is missing"}, ""},
 		{"pruned seal with other BYTES", func(d *logDir) {
 			final, _ := d.c.Last(ev1)
-			if _, err := d.c.Seal(KindPruned, ev1, final.Bytes-1, final.Lines, final.SHA256); err != nil {
+			if _, err := d.c.Seal(KindPruned, ev1, final.Bytes-1, final.Lines, final.Root); err != nil {
 				d.t.Fatal(err)
 			}
 			os.Remove(d.path(ev1))
 		}, []string{ev1, "seal 11", "differs from its final seal 3"}, ""},
 		{"pruned seal with another hash", func(d *logDir) {
 			final, _ := d.c.Last(ev1)
-			sum := final.SHA256
+			sum := final.Root
 			sum[0] ^= 1
 			if _, err := d.c.Seal(KindPruned, ev1, final.Bytes, final.Lines, sum); err != nil {
 				d.t.Fatal(err)
@@ -77,7 +77,7 @@ func TestVerifyPruned(t *testing.T) {
 		}, []string{ev1, "differs"}, ""},
 		{"pruned seal of an active file", func(d *logDir) {
 			last, _ := d.c.Last(ev3)
-			if _, err := d.c.Seal(KindPruned, ev3, last.Bytes, last.Lines, last.SHA256); err != nil {
+			if _, err := d.c.Seal(KindPruned, ev3, last.Bytes, last.Lines, last.Root); err != nil {
 				d.t.Fatal(err)
 			}
 			os.Remove(d.path(ev3))
@@ -86,7 +86,7 @@ func TestVerifyPruned(t *testing.T) {
 			mustPrune(d, ev1)
 			os.Remove(d.path(ev1))
 			final, _ := d.c.Last(ev1)
-			if _, err := d.c.Seal(KindFinal, ev1, final.Bytes, final.Lines, final.SHA256); err != nil {
+			if _, err := d.c.Seal(KindFinal, ev1, final.Bytes, final.Lines, final.Root); err != nil {
 				d.t.Fatal(err)
 			}
 		}, []string{ev1, "final seal after the pruned seal 11"}, ""},

@@ -42,9 +42,9 @@ type Record struct {
 	Seq          uint64
 	Time         time.Time // UTC, microsecond precision
 	Kind         Kind
-	File         string // file name, no directory
-	Bytes, Lines int64  // bytes of File covered; complete lines among them
-	SHA256       [32]byte
+	File         string   // file name, no directory
+	Bytes, Lines int64    // bytes of File covered; complete lines among them
+	Root         [32]byte // Merkle tree hash of the lines covered (ROOT)
 	Prev         [32]byte // MAC of seal Seq-1; zero for Seq 1
 	MAC          [32]byte // HMAC-SHA256(K_Seq, columns 2–9 joined by TAB)
 }
@@ -102,14 +102,14 @@ func appendBody(dst []byte, r *Record) []byte {
 	dst = append(dst, '\t')
 	dst = strconv.AppendInt(dst, r.Lines, 10)
 	dst = append(dst, '\t')
-	dst = hex.AppendEncode(dst, r.SHA256[:])
+	dst = hex.AppendEncode(dst, r.Root[:])
 	dst = append(dst, '\t')
 	dst = hex.AppendEncode(dst, r.Prev[:])
 	return dst
 }
 
 // appendLine appends r as one seal line of SPEC §4, LF included:
-// LEN TAB TIME TAB SEQ TAB KIND TAB FILE TAB BYTES TAB LINES TAB SHA256 TAB PREV TAB MAC LF.
+// LEN TAB TIME TAB SEQ TAB KIND TAB FILE TAB BYTES TAB LINES TAB ROOT TAB PREV TAB MAC LF.
 // It writes r.MAC as given; the Chain computes it.
 func appendLine(dst []byte, r *Record) []byte {
 	// LEN counts the bytes after its own TAB, so format the rest first.
@@ -182,9 +182,9 @@ func parseLine(line []byte) (r Record, body []byte, err error) {
 		return r, nil, fmt.Errorf("%w: BYTES and LINES must be decimal numbers, LINES <= BYTES", ErrSealLine)
 	}
 	r.Bytes, r.Lines = int64(b), int64(ln)
-	for i, dst := range []*[32]byte{&r.SHA256, &r.Prev, &r.MAC} {
+	for i, dst := range []*[32]byte{&r.Root, &r.Prev, &r.MAC} {
 		if !parseHex32(dst, cols[7+i]) {
-			return r, nil, fmt.Errorf("%w: %s is not 64 lowercase hex digits", ErrSealLine, [...]string{"SHA256", "PREV", "MAC"}[i])
+			return r, nil, fmt.Errorf("%w: %s is not 64 lowercase hex digits", ErrSealLine, [...]string{"ROOT", "PREV", "MAC"}[i])
 		}
 	}
 	return r, body, nil

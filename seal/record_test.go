@@ -9,15 +9,15 @@ import (
 )
 
 var sampleRecord = Record{
-	Seq:    7,
-	Time:   time.Date(2026, 11, 22, 10, 15, 0, 123456000, time.UTC),
-	Kind:   KindCheckpoint,
-	File:   ev1,
-	Bytes:  123456,
-	Lines:  789,
-	SHA256: [32]byte{1, 2, 3},
-	Prev:   [32]byte{0xfe},
-	MAC:    [32]byte{0xab, 0xcd},
+	Seq:   7,
+	Time:  time.Date(2026, 11, 22, 10, 15, 0, 123456000, time.UTC),
+	Kind:  KindCheckpoint,
+	File:  ev1,
+	Bytes: 123456,
+	Lines: 789,
+	Root:  [32]byte{1, 2, 3},
+	Prev:  [32]byte{0xfe},
+	MAC:   [32]byte{0xab, 0xcd},
 }
 
 // sampleLine is sampleRecord as SPEC §4 spells it.

@@ -336,7 +336,7 @@ func (v *verifier) chainEntry(e *sealEntry) error {
 	v.lastSeq, v.lastMAC = r.Seq, r.MAC
 	v.lastOK = e.linked && macOK
 	f := v.file(r.File)
-	f.seals = append(f.seals, fileSeal{seq: r.Seq, kind: r.Kind, bytes: r.Bytes, lines: r.Lines, sum: r.SHA256})
+	f.seals = append(f.seals, fileSeal{seq: r.Seq, kind: r.Kind, bytes: r.Bytes, lines: r.Lines, sum: r.Root})
 	return nil
 }
 

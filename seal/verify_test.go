@@ -2,7 +2,6 @@ package seal
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"os"
 	"strings"
 	"testing"
@@ -61,7 +60,7 @@ func TestVerifyTamper(t *testing.T) {
 			i := bytes.Index(b, []byte("message number"))
 			b[i] = 'M' // still printable, same length: only the hash shows it
 			writeFile(t, d.path(ev1), b)
-		}, []string{ev1, "seal 1:", "SHA-256 of the first"}},
+		}, []string{ev1, "seal 1:", "ROOT of the first"}},
 		{"changed byte in final range only", func(d *logDir) {
 			b := readFile(t, d.path(ev1))
 			b[len(b)-3] = 'X'
@@ -196,17 +195,17 @@ func TestVerifyBadSeals(t *testing.T) {
 			d.seal(KindCheckpoint, ev1)
 			b := readFile(t, d.path(ev1))
 			k := bytes.IndexByte(b, '\n') + 1
-			d.sealRaw(KindCheckpoint, ev1, int64(k), 1, sha256.Sum256(b[:k]))
+			d.sealRaw(KindCheckpoint, ev1, int64(k), 1, linesRoot(b[:k]))
 		}, []string{ev1, "seal 2:", "range shrinks"}},
 		{"checkpoint SHA differs", func(d *logDir) {
 			d.write(ev1, 3)
 			b := readFile(t, d.path(ev1))
-			d.sealRaw(KindCheckpoint, ev1, int64(len(b)), 3, sha256.Sum256([]byte("something else")))
-		}, []string{ev1, "seal 1:", "SHA-256"}},
+			d.sealRaw(KindCheckpoint, ev1, int64(len(b)), 3, linesRoot([]byte("something else")))
+		}, []string{ev1, "seal 1:", "ROOT"}},
 		{"LINES wrong", func(d *logDir) {
 			d.write(ev1, 3)
 			b := readFile(t, d.path(ev1))
-			d.sealRaw(KindFinal, ev1, int64(len(b)), 2, sha256.Sum256(b))
+			d.sealRaw(KindFinal, ev1, int64(len(b)), 2, linesRoot(b))
 		}, []string{ev1, "seal 1:", "LINES says 2, the sealed range has 3"}},
 		{"final ends inside a line", func(d *logDir) {
 			d.write(ev1, 3)

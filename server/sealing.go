@@ -93,6 +93,6 @@ func (p *pipeline) sealEvent(rec seal.Record) {
 	d.Str("kind", string(rec.Kind))
 	d.Int("bytes", rec.Bytes)
 	d.Int("lines", rec.Lines)
-	d.Str("sha256", hex.EncodeToString(rec.SHA256[:]))
+	d.Str("root", hex.EncodeToString(rec.Root[:]))
 	p.securityEvent("seal", "success", &d)
 }

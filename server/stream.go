@@ -49,13 +49,13 @@ type stream struct {
 }
 
 // snapshot is a prefix of a file as a seal covers it (docs/format.md §4
-// BYTES, LINES, SHA256).
+// BYTES, LINES, ROOT).
 type snapshot struct {
 	size, lines int64
-	sum         [32]byte
+	sum         [32]byte // ROOT
 }
 
-func snapshotOf(f *rotate.File) snapshot { return snapshot{f.Size(), f.Lines(), f.Sum()} }
+func snapshotOf(f *rotate.File) snapshot { return snapshot{f.Size(), f.Lines(), f.Root()} }
 
 // size is the active file's size once pending is written.
 func (st *stream) size() int64 { return st.file.Size() + int64(len(st.pending)) }

@@ -4,7 +4,6 @@ package tests
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -61,7 +60,8 @@ func bbFileLines(t *testing.T, path string) (lines []string, endsLF bool, size i
 }
 
 // bbCheckSealOf checks a seal line against the file it names: BYTES,
-// LINES and SHA256 of that prefix (SPEC §4 columns 5–8).
+// LINES and ROOT of that prefix (docs/format.md §4 columns 5–8), ROOT
+// computed with golang.org/x/mod/sumdb/tlog.
 func bbCheckSealOf(t *testing.T, dir string, sl []string) {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(dir, sl[4]))
@@ -75,12 +75,12 @@ func bbCheckSealOf(t *testing.T, dir string, sl []string) {
 		return
 	}
 	prefix := data[:n]
-	sum := sha256.Sum256(prefix)
+	sum := sumdbLinesRoot(prefix)
 	if got, want := sl[6], strconv.Itoa(bytes.Count(prefix, []byte("\n"))); got != want {
 		t.Errorf("seal %s of %s: got LINES %s, want %s", sl[2], sl[4], got, want)
 	}
 	if got, want := sl[7], hex.EncodeToString(sum[:]); got != want {
-		t.Errorf("seal %s of %s: got SHA256 %s, want %s", sl[2], sl[4], got, want)
+		t.Errorf("seal %s of %s: got ROOT %s, want %s", sl[2], sl[4], got, want)
 	}
 	if sl[3] == "final" && n != len(data) {
 		t.Errorf("final seal %s of %s covers %d of %d bytes", sl[2], sl[4], n, len(data))
