@@ -58,11 +58,7 @@ var ErrNotFound = errors.New("no event or security line with this ID")
 // against the files, but not the checkpoint's signature (it holds no
 // key): verify-proof does.
 func Prove(dir string, checkpoint []byte, id string) (*Proof, error) {
-	text, err := noteText(checkpoint)
-	if err != nil {
-		return nil, err
-	}
-	cp, err := tlog.ParseCheckpoint(text)
+	cp, err := tlog.Peek(checkpoint)
 	if err != nil {
 		return nil, err
 	}
@@ -134,20 +130,6 @@ func Prove(dir string, checkpoint []byte, id string) (*Proof, error) {
 		SealsProof:   encodeHashes(sp),
 		Checkpoint:   string(checkpoint),
 	}, nil
-}
-
-// noteText returns the text of a signed note without checking any
-// signature.
-func noteText(msg []byte) ([]byte, error) {
-	if len(msg) > tlog.MaxCheckpoint {
-		return nil, fmt.Errorf("%w: larger than %d bytes", tlog.ErrCheckpoint, tlog.MaxCheckpoint)
-	}
-	_, err := note.Open(msg, nil)
-	var unv *note.UnverifiedNoteError
-	if !errors.As(err, &unv) {
-		return nil, fmt.Errorf("%w: not a signed note", tlog.ErrCheckpoint)
-	}
-	return []byte(unv.Note.Text), nil
 }
 
 // findID returns the first line, in file-name order (opening order), of

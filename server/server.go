@@ -121,10 +121,15 @@ func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*S
 	}
 	s.chain = chain
 	if size, root := chain.SealsTree().Head(); s.checkpoints != nil && size > 0 {
-		// The checkpoint of the chain as found: DIR/checkpoint may be
-		// missing (the log key is new) or behind (a crash before it was
-		// replaced).
-		s.publishCheckpoint(size, root)
+		// The checkpoint of the chain as found, unless DIR/checkpoint
+		// says it already: it may be missing (the log key is new) or
+		// behind (a crash before it was replaced).
+		msg, err := tlog.ReadFile(filepath.Join(cfg.Dir, tlog.CheckpointName))
+		if cp, perr := tlog.Peek(msg); err != nil || perr != nil || cp.Size != size || cp.Root != root || cp.Origin != s.checkpoints.Origin() {
+			s.publishCheckpoint(size, root)
+		} else {
+			s.checkpoints.Adopt(cp, msg)
+		}
 	}
 	found, err := rotate.Scan(cfg.Dir)
 	if err != nil {

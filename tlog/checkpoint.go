@@ -322,3 +322,26 @@ func (p *Publisher) Latest() (Checkpoint, []byte) {
 	defer p.mu.Unlock()
 	return p.last, p.signed
 }
+
+// Peek parses a checkpoint note's body without checking any signature:
+// for a holder of no key (prove) or for the server, which only asks
+// whether the file already says what it would write.
+func Peek(msg []byte) (Checkpoint, error) {
+	if len(msg) > MaxCheckpoint {
+		return Checkpoint{}, fmt.Errorf("%w: larger than %d bytes", ErrCheckpoint, MaxCheckpoint)
+	}
+	_, err := note.Open(msg, nil)
+	var unv *note.UnverifiedNoteError
+	if !errors.As(err, &unv) {
+		return Checkpoint{}, fmt.Errorf("%w: not a signed note", ErrCheckpoint)
+	}
+	return ParseCheckpoint([]byte(unv.Note.Text))
+}
+
+// Adopt makes msg, a checkpoint found in DIR/checkpoint that says what
+// Publish would write now, the latest one without writing it again.
+func (p *Publisher) Adopt(c Checkpoint, msg []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.last, p.signed = c, msg
+}
