@@ -1,0 +1,134 @@
+package tests
+
+// Listeners and who may use them (docs/format.md §1.1): the plain TCP and
+// UDP listeners, --allow-from and --max-connections.
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// bbFreeUDP returns a loopback UDP address that was free a moment ago.
+func bbFreeUDP(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	return pc.LocalAddr().String()
+}
+
+// TestCorePlainListeners: --listen-tcp and --listen-udp (SPEC §1.1, §3.3):
+// TLS column tcp/udp, AUTH "-", and a start event naming them unencrypted.
+func TestCorePlainListeners(t *testing.T) {
+	tcpAddr, udpAddr := freePort(t), bbFreeUDP(t)
+	s := startSealog(t, "--listen-tcp", tcpAddr, "--listen-udp", udpAddr)
+	start := bbWait(t, s, true, "start", func(l []string) bool { return len(l) == 9 && l[6] == "start" })[0]
+	ls, _ := bbDetail(t, start)["listeners"].([]any)
+	var plain []string
+	for _, l := range ls {
+		if str, _ := l.(string); strings.Contains(str, "unencrypted") {
+			plain = append(plain, str)
+		}
+	}
+	joined := strings.Join(plain, " ")
+	if !strings.Contains(joined, tcpAddr) || !strings.Contains(joined, udpAddr) {
+		t.Errorf("start listeners %v: want %s and %s named unencrypted", ls, tcpAddr, udpAddr)
+	}
+
+	tc, err := net.Dial("tcp", tcpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcpPeer := tc.LocalAddr().String()
+	tc.Write(bbOctet(bbMsg("over plain tcp")))
+	tc.(*net.TCPConn).CloseWrite()
+	tc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	io.Copy(io.Discard, tc)
+	tc.Close()
+
+	uc, err := net.Dial("udp", udpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	udpPeer := uc.LocalAddr().String()
+	uc.Write([]byte(bbMsg("over udp")))
+	uc.Close()
+
+	for _, c := range []struct{ peer, tls, msg string }{{tcpPeer, "tcp", "over plain tcp"}, {udpPeer, "udp", "over udp"}} {
+		ev := bbWaitFrom(t, s, c.peer, 1)
+		if len(ev) != 1 {
+			t.Fatalf("%s: got %d lines, want 1", c.tls, len(ev))
+		}
+		if ev[0][5] != c.tls || ev[0][4] != "-" || ev[0][14] != c.msg {
+			t.Errorf("%s: got TLS %q AUTH %q MSG %q, want %q, \"-\", %q", c.tls, ev[0][5], ev[0][4], ev[0][14], c.tls, c.msg)
+		}
+	}
+	bbCheckAll(t, s)
+}
+
+// TestCoreRefusals: --allow-from and --max-connections refuse with a
+// connect failure event (SPEC §3.4).
+func TestCoreRefusals(t *testing.T) {
+	t.Run("allow-from", func(t *testing.T) {
+		s := startSealog(t, "--allow-from", "10.0.0.0/8")
+		peer, err := bbDialTLS(t, s.Addr, s.PKI.ClientTLS(t, s.PKI.ClientCert, s.PKI.ClientKey))
+		if err == nil {
+			t.Errorf("client outside --allow-from got a connection")
+		}
+		l := bbSec(t, s, peer, "connect")[0]
+		if d := bbDetail(t, l); l[7] != "failure" || d["reason"] != "not_allowed" {
+			t.Errorf("got RESULT %q reason %v, want failure not_allowed", l[7], d["reason"])
+		}
+	})
+	t.Run("max-connections", func(t *testing.T) {
+		s := startSealog(t, "--max-connections", "2")
+		// the harness's readiness probe must be gone before we count
+		bbWait(t, s, true, "probe", func(l []string) bool { return len(l) == 9 && l[6] == "tls_handshake_failed" })
+		time.Sleep(100 * time.Millisecond)
+		var open []*tls.Conn
+		for i := 0; i < 2; i++ {
+			c := s.Dial(t)
+			c.Write(bbOctet(bbMsg(fmt.Sprintf("held %d", i))))
+			bbWaitFrom(t, s, c.LocalAddr().String(), 1)
+			open = append(open, c)
+		}
+		peer, err := bbDialTLS(t, s.Addr, s.PKI.ClientTLS(t, s.PKI.ClientCert, s.PKI.ClientKey))
+		if err == nil {
+			t.Errorf("third connection with --max-connections 2 was served")
+		}
+		l := bbSec(t, s, peer, "connect")[0]
+		if d := bbDetail(t, l); l[7] != "failure" || d["reason"] != "too_many_connections" {
+			t.Errorf("got RESULT %q reason %v, want failure too_many_connections", l[7], d["reason"])
+		}
+		closeAndDrain(open[0])
+		bbSec(t, s, open[0].LocalAddr().String(), "disconnect")
+		// A slot is free again once the server has finished with the closed
+		// connection; its disconnect event may come just before that.
+		var c *tls.Conn
+		for deadline := time.Now().Add(5 * time.Second); ; {
+			cfg := s.PKI.ClientTLS(t, s.PKI.ClientCert, s.PKI.ClientKey)
+			var err error
+			c, err = tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", s.Addr, cfg)
+			if err == nil {
+				if _, err = c.Write(bbOctet(bbMsg("after a slot freed"))); err == nil {
+					break
+				}
+				c.Close()
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no connection 5s after one of two closed (--max-connections 2): %v", err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		bbWaitFrom(t, s, c.LocalAddr().String(), 1)
+		closeAndDrain(c)
+		closeAndDrain(open[1])
+	})
+}
