@@ -77,9 +77,9 @@ func TestCoreIDsNamesModes(t *testing.T) {
 			if d := time.Since(ts); d < 0 || d > 10*time.Minute {
 				t.Errorf("%s: name time is %v from now, want the UTC open time", e.Name(), d)
 			}
-		case e.Name() == "seals.log":
+		case e.Name() == "seals.log", e.Name() == "checkpoint":
 		default:
-			t.Errorf("unexpected file %s (want events-YYYYMMDDTHHMMSS.mmmZ.log, security-…, seals.log)", e.Name())
+			t.Errorf("unexpected file %s (want events-YYYYMMDDTHHMMSS.mmmZ.log, security-…, seals.log, checkpoint)", e.Name())
 			continue
 		}
 		if got := info.Mode().Perm(); got != 0o640 {
