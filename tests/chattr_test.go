@@ -131,7 +131,7 @@ func TestChattrRecordedInStart(t *testing.T) {
 				s = startSealog(t)
 				bbSkipNoChattr(t, s)
 			}
-			l := bbWait(t, s, true, "start", func(l []string) bool { return len(l) == 9 && l[6] == "start" })[0]
+			l := s.WaitSecurity(t, "start")[0]
 			d := bbDetail(t, l)
 			if got, ok := d["chattr"].(bool); !ok || got == noChattr {
 				t.Errorf("start event: got chattr %v, want %v (DETAIL %s)", d["chattr"], !noChattr, l[8])

@@ -274,7 +274,7 @@ func TestDiskFull(t *testing.T) {
 	}
 	t.Logf("%d messages sent by %d clients; they were blocked at %d while the disk was full", sum, clients, blockedAt)
 
-	werr, wrec := hsSecurity(s, "write_error"), hsSecurity(s, "write_recovered")
+	werr, wrec := s.SecurityOf("write_error"), s.SecurityOf("write_recovered")
 	if len(werr) == 0 || len(wrec) == 0 {
 		t.Errorf("security file: got %d write_error and %d write_recovered events, want both", len(werr), len(wrec))
 	}

@@ -9,18 +9,15 @@ package tests
 import (
 	"bytes"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/sealog/sealog/devpki"
@@ -74,7 +71,7 @@ func exportHostileRun(t *testing.T) *exportFiles {
 	t.Helper()
 	s := startSealog(t)
 	cert, key := s.PKI.Issue(t, "hostile", devpki.CertSpec{CN: exportHostileCN})
-	c, err := exportDial(s, s.PKI.ClientTLS(t, cert, key))
+	c, err := s.DialTLS(s.PKI.ClientTLS(t, cert, key))
 	if err != nil {
 		t.Fatalf("dial with hostile CN: %v", err)
 	}
@@ -91,10 +88,6 @@ func exportHostileRun(t *testing.T) *exportFiles {
 		t.Fatalf("stop: exit %d\n%s", code, s.Stderr())
 	}
 	return &exportFiles{s: s, events: s.files("events"), security: s.files("security")}
-}
-
-func exportDial(s *Sealog, cfg *tls.Config) (*tls.Conn, error) {
-	return tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", s.Addr, cfg)
 }
 
 // exportOK runs `sealog export` and fails unless it exits 0.
@@ -223,25 +216,6 @@ var (
 	exportClientKeys   = map[string]bool{"auth": true, "timestamp": true, "hostname": true, "app_name": true, "procid": true, "msgid": true, "sd": true, "msg": true}
 )
 
-// exportPercentDecode undoes SPEC §3.2 for the test's own checks.
-func exportPercentDecode(t *testing.T, s string) string {
-	t.Helper()
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) {
-			v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
-			if err != nil {
-				t.Fatalf("bad percent escape in %q", s)
-			}
-			b.WriteByte(byte(v))
-			i += 2
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
 func TestExportHostile(t *testing.T) {
 	r := exportHostileRun(t)
 	if len(r.events) == 0 || len(r.security) == 0 {
@@ -304,7 +278,8 @@ func TestExportHostile(t *testing.T) {
 				}
 			} else {
 				s, _ := m["msg"].(string)
-				if m["msg_encoding"] != "percent" || exportPercentDecode(t, s) != f.msg {
+				dec, err := pctDecode(s)
+				if m["msg_encoding"] != "percent" || err != nil || string(dec) != f.msg {
 					t.Errorf("%s: got msg %q with msg_encoding %v, want the percent form of %q and \"percent\"", f.name, s, m["msg_encoding"], f.msg)
 				}
 			}

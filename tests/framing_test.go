@@ -206,7 +206,7 @@ func TestCoreFraming(t *testing.T) {
 		for i, w := range want {
 			l := ev[i]
 			got := []string{strings.Split(l[6], ",")[0], l[7], l[9], l[10], l[11], l[12], l[13], l[14]}
-			exp := []string{w.flag, w.pri, w.host, w.app, w.procid, "-", "-", bbEncode([]byte(w.msg))}
+			exp := []string{w.flag, w.pri, w.host, w.app, w.procid, "-", "-", pctColumn(w.msg)}
 			if strings.Join(got, "|") != strings.Join(exp, "|") {
 				t.Errorf("frame %d: got FLAGS,PRI,HOSTNAME,APP,PROCID,MSGID,SD,MSG %q, want %q", i, got, exp)
 			}

@@ -177,6 +177,33 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// freeUDPPort returns a loopback UDP address that was free a moment ago.
+func freeUDPPort(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	return pc.LocalAddr().String()
+}
+
+// poll calls cond every 20 ms until it returns true or within has
+// passed, and reports whether it returned true. The suite's waits are
+// made of it, so none sleeps a fixed time hoping for the best.
+func poll(within time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(within)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // chattrWorks reports whether dir supports append-only attributes for us
 // (root on ext4 and the like). Suites that need them skip otherwise.
 func chattrWorks(dir string) bool { return rotate.CheckAttributes(dir) == nil }
@@ -296,12 +323,18 @@ func (s *Sealog) Stderr() string { return s.stderr.String() }
 // Dial opens a mutual-TLS connection with the PKI's client certificate.
 func (s *Sealog) Dial(t *testing.T) *tls.Conn {
 	t.Helper()
-	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", s.Addr,
-		s.PKI.ClientTLS(t, s.PKI.ClientCert, s.PKI.ClientKey))
+	c, err := s.DialTLS(s.PKI.ClientTLS(t, s.PKI.ClientCert, s.PKI.ClientKey))
 	if err != nil {
 		t.Fatalf("dial %s: %v", s.Addr, err)
 	}
 	return c
+}
+
+// DialTLS opens a TLS connection to the server with cfg and returns the
+// error instead of failing the test, for clients the server may refuse
+// and for use from many goroutines.
+func (s *Sealog) DialTLS(cfg *tls.Config) (*tls.Conn, error) {
+	return tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", s.Addr, cfg)
 }
 
 // Send writes octet-counted frames on a fresh connection and closes it
@@ -368,42 +401,57 @@ func splitAll(lines []string) [][]string {
 	return out
 }
 
+// Matching returns the lines of a stream ("events" or "security") for
+// which keep is true; a nil keep keeps every line.
+func (s *Sealog) Matching(stream string, keep func(l []string) bool) [][]string {
+	all := splitAll(s.lines(stream))
+	if keep == nil {
+		return all
+	}
+	var out [][]string
+	for _, l := range all {
+		if keep(l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// WaitLines waits until at least n lines of a stream ("events" or
+// "security") satisfy keep (nil: any line) and returns them. After 20 s
+// it fails the test, saying what it waited for and what is there.
+func (s *Sealog) WaitLines(t *testing.T, stream string, n int, what string, keep func(l []string) bool) [][]string {
+	t.Helper()
+	var got [][]string
+	if !poll(20*time.Second, func() bool { got = s.Matching(stream, keep); return len(got) >= n }) {
+		t.Fatalf("%s: got %d %s lines, want %d; security lines:\n%s\nstderr:\n%s", what, len(got), stream, n,
+			strings.Join(s.lines("security"), "\n"), s.Stderr())
+	}
+	return got
+}
+
 // WaitEvents waits until at least n event lines are in the files.
 func (s *Sealog) WaitEvents(t *testing.T, n int) [][]string {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ev := s.Events()
-		if len(ev) >= n {
-			return ev
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("got %d event lines, want %d; stderr:\n%s", len(ev), n, s.Stderr())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return s.WaitLines(t, "events", n, "events", nil)
 }
 
 // WaitSecurity waits until a security line with the action exists and
 // returns all lines with it.
 func (s *Sealog) WaitSecurity(t *testing.T, action string) [][]string {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var found [][]string
-		for _, l := range s.Security() {
-			if len(l) == 9 && l[6] == action {
-				found = append(found, l)
-			}
-		}
-		if len(found) > 0 {
-			return found
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q security event; security lines:\n%v\nstderr:\n%s", action, s.lines("security"), s.Stderr())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return s.WaitLines(t, "security", 1, action+" event", securityAction(action))
+}
+
+// SecurityOf returns the security lines with ACTION action, without
+// waiting.
+func (s *Sealog) SecurityOf(action string) [][]string {
+	return s.Matching("security", securityAction(action))
+}
+
+// securityAction keeps the security lines with ACTION action.
+func securityAction(action string) func(l []string) bool {
+	return func(l []string) bool { return len(l) == 9 && l[6] == action }
 }
 
 // Verify runs `sealog verify` on the log directory.

@@ -105,7 +105,7 @@ func hsCases() []hsCase {
 				// First as idle connections that sent one small frame, to
 				// see what an open connection costs by itself.
 				err := hsParallel(n, 8, func(i int) error {
-					c, err := hsDialTLS(s, cfg)
+					c, err := s.DialTLS(cfg)
 					if err != nil {
 						return err
 					}
@@ -149,14 +149,14 @@ func hsCases() []hsCase {
 				})
 				partial := 0
 				for _, l := range ev {
-					if hsHasFlag(l, "partial") {
+					if bbHasFlag(l, "partial") {
 						partial++
 					}
 				}
 				if len(ev) != n || partial != n {
 					t.Errorf("events of stalled frames: got %d (%d partial), want %d, all partial", len(ev), partial, n)
 				}
-				if d := hsSecurity(s, "disconnect"); !hsAnyDetail(d, `"reason":"timeout"`) {
+				if d := s.SecurityOf("disconnect"); !hsAnyDetail(d, `"reason":"timeout"`) {
 					t.Errorf("no disconnect event with reason timeout")
 				}
 			},
@@ -177,7 +177,7 @@ func hsCases() []hsCase {
 				chunk := bytes.Repeat([]byte("y"), 64<<10)
 				var peers sync.Map
 				err := hsParallel(5, 5, func(i int) error {
-					c, err := hsDialTLS(s, cfg)
+					c, err := s.DialTLS(cfg)
 					if err != nil {
 						return err
 					}
@@ -210,14 +210,14 @@ func hsCases() []hsCase {
 				g.progress(t)
 				ev := hsWaitEvents(t, s, 5, func(l []string) bool {
 					_, ok := peers.Load(l[3])
-					return ok && hsHasFlag(l, "trunc=2000000000") && hsHasFlag(l, "partial")
+					return ok && bbHasFlag(l, "trunc=2000000000") && bbHasFlag(l, "partial")
 				})
 				for _, l := range ev {
 					if !strings.HasPrefix(l[14], "huge y") || len(l[14]) > 65536 {
 						t.Errorf("kept part: got %d bytes starting %.20q, want at most 65536 starting \"huge y\"", len(l[14]), l[14])
 					}
 				}
-				over := hsSecurity(s, "oversized")
+				over := s.SecurityOf("oversized")
 				if len(over) != 5 {
 					t.Errorf("oversized events: got %d, want 5", len(over))
 				}
@@ -254,7 +254,7 @@ func hsCases() []hsCase {
 				const n = 50
 				cfg := s.PKI.ClientTLS(t, s.PKI.ClientCert, s.PKI.ClientKey)
 				err := hsParallel(n, 10, func(i int) error {
-					c, err := hsDialTLS(s, cfg)
+					c, err := s.DialTLS(cfg)
 					if err != nil {
 						return err
 					}
@@ -281,7 +281,7 @@ func hsCases() []hsCase {
 						t.Errorf("bytes after the malformed count became an event: %q", l)
 					}
 				}
-				if fe := hsSecurity(s, "frame_error"); len(fe) == 0 || len(fe) > 10 {
+				if fe := s.SecurityOf("frame_error"); len(fe) == 0 || len(fe) > 10 {
 					t.Errorf("frame_error events: got %d, want 1–10 (the rest summarised)", len(fe))
 				}
 			},
@@ -322,7 +322,7 @@ func hsCases() []hsCase {
 					}
 					g.progress(t)
 				}
-				if len(hsSecurity(s, "tls_handshake_failed")) == 0 {
+				if len(s.SecurityOf("tls_handshake_failed")) == 0 {
 					t.Errorf("random bytes on the TLS port: no tls_handshake_failed event")
 				}
 			},
@@ -408,7 +408,7 @@ func hsCases() []hsCase {
 				for deadline := time.Now().Add(10 * time.Second); timeouts == 0 && time.Now().Before(deadline); {
 					time.Sleep(50 * time.Millisecond)
 					clear(reasons)
-					for _, l := range hsSecurity(s, "tls_handshake_failed") {
+					for _, l := range s.SecurityOf("tls_handshake_failed") {
 						if strings.Contains(l[8], `"reason":"timeout"`) {
 							timeouts++
 						}
@@ -417,7 +417,7 @@ func hsCases() []hsCase {
 				}
 				t.Logf("tls_handshake_failed reasons written (10 per minute, the rest summarised): %v", reasons)
 				if timeouts == 0 {
-					t.Errorf("no tls_handshake_failed event with reason timeout; got:\n%q", hsSecurity(s, "tls_handshake_failed"))
+					t.Errorf("no tls_handshake_failed event with reason timeout; got:\n%q", s.SecurityOf("tls_handshake_failed"))
 				}
 			},
 		},

@@ -102,12 +102,6 @@ func hsWaitGoroutines(t *testing.T, s *Sealog, want int, within time.Duration) {
 	}
 }
 
-// hsDialTLS is a mutual-TLS connection that reports errors instead of
-// failing the test, for use from many goroutines.
-func hsDialTLS(s *Sealog, cfg *tls.Config) (*tls.Conn, error) {
-	return tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", s.Addr, cfg)
-}
-
 // hsGood is the well-behaved client: one TLS connection sending a
 // numbered RFC 5424 message every few milliseconds.
 type hsGood struct {
@@ -221,33 +215,16 @@ func hsCheckFiles(t *testing.T, s *Sealog) {
 	}
 }
 
-// hsHasFlag reports whether an event's FLAGS column holds flag.
-func hsHasFlag(cols []string, flag string) bool {
-	for _, f := range strings.Split(cols[6], ",") {
-		if f == flag {
-			return true
-		}
-	}
-	return false
-}
-
 // hsWaitEvents waits until at least n event lines match pick (15 s at
-// most) and returns the matching lines.
+// most) and returns the matching lines, however many there are then.
 func hsWaitEvents(t *testing.T, s *Sealog, n int, pick func(l []string) bool) [][]string {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		var got [][]string
-		for _, l := range s.Events() {
-			if len(l) == 15 && pick(l) {
-				got = append(got, l)
-			}
-		}
-		if len(got) >= n || time.Now().After(deadline) {
-			return got
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var got [][]string
+	poll(15*time.Second, func() bool {
+		got = s.Matching("events", func(l []string) bool { return len(l) == 15 && pick(l) })
+		return len(got) >= n
+	})
+	return got
 }
 
 func hsAnyDetail(lines [][]string, sub string) bool {
@@ -257,17 +234,6 @@ func hsAnyDetail(lines [][]string, sub string) bool {
 		}
 	}
 	return false
-}
-
-// hsSecurity returns the security lines with the action.
-func hsSecurity(s *Sealog, action string) [][]string {
-	var out [][]string
-	for _, l := range s.Security() {
-		if len(l) == 9 && l[6] == action {
-			out = append(out, l)
-		}
-	}
-	return out
 }
 
 // hsWaitClosed waits until the server closes c (a read returns EOF or a

@@ -53,7 +53,7 @@ func TestHostileTimeouts(t *testing.T) {
 				t.Errorf("half frame: closed after %s, want about 2s", d.Round(time.Millisecond))
 			}
 			ev := hsWaitEvents(t, s, 1, func(l []string) bool { return l[3] == peer })
-			if len(ev) != 1 || ev[0][14] != "half" || !hsHasFlag(ev[0], "partial") {
+			if len(ev) != 1 || ev[0][14] != "half" || !bbHasFlag(ev[0], "partial") {
 				t.Errorf("half frame: got events %q, want one partial event with MSG \"half\"", ev)
 			}
 			hsWaitDisconnect(t, s, peer, "timeout")
@@ -87,7 +87,7 @@ func TestHostileTimeouts(t *testing.T) {
 				t.Errorf("dribbler: cut after %s and %d of %d bytes, want about 2s", d.Round(time.Millisecond), sent, len(frame))
 			}
 			ev := hsWaitEvents(t, s, 1, func(l []string) bool { return l[3] == peer })
-			if len(ev) != 1 || !hsHasFlag(ev[0], "partial") {
+			if len(ev) != 1 || !bbHasFlag(ev[0], "partial") {
 				t.Errorf("dribbler: got events %q, want one partial event", ev)
 			}
 			hsWaitDisconnect(t, s, peer, "timeout")
@@ -164,17 +164,20 @@ func TestHostileTimeouts(t *testing.T) {
 // reason.
 func hsWaitDisconnect(t *testing.T, s *Sealog, peer, reason string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, l := range hsSecurity(s, "disconnect") {
+	var ev []string
+	if !poll(10*time.Second, func() bool {
+		for _, l := range s.SecurityOf("disconnect") {
 			if l[3] == peer {
-				if !strings.Contains(l[8], `"reason":"`+reason+`"`) {
-					t.Errorf("disconnect of %s: got DETAIL %s, want reason %s", peer, l[8], reason)
-				}
-				return
+				ev = l
+				return true
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
+		return false
+	}) {
+		t.Errorf("no disconnect event for %s", peer)
+		return
 	}
-	t.Errorf("no disconnect event for %s", peer)
+	if !strings.Contains(ev[8], `"reason":"`+reason+`"`) {
+		t.Errorf("disconnect of %s: got DETAIL %s, want reason %s", peer, ev[8], reason)
+	}
 }

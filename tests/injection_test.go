@@ -39,11 +39,11 @@ func bbInjections() []bbInjection {
 	}
 	var out []bbInjection
 	for _, m := range msgs {
-		out = append(out, bbInjection{m.name, bbMsg(m.msg), "rfc5424", 14, bbEncode([]byte(m.msg))})
+		out = append(out, bbInjection{m.name, bbMsg(m.msg), "rfc5424", 14, pctColumn(m.msg)})
 	}
 	sd := "[ex@32473 a=\"\x1b[31m\u202e%41\" b=\"\u0430dmin\"]"
 	out = append(out,
-		bbInjection{"hostile SD", "<34>1 2026-11-22T10:15:00Z host app 42 ID47 " + sd + " msg", "rfc5424", 13, bbEncode([]byte(sd))},
+		bbInjection{"hostile SD", "<34>1 2026-11-22T10:15:00Z host app 42 ID47 " + sd + " msg", "rfc5424", 13, pctColumn(sd)},
 		bbInjection{"NILVALUE APP-NAME", "<34>1 2026-11-22T10:15:00Z host - 42 ID47 - msg", "rfc5424", 10, "-"},
 		bbInjection{"no MSG", "<34>1 - - - - - -", "rfc5424", 14, "-"},
 		bbInjection{"empty MSG", "<34>1 - - - - - - ", "rfc5424", 14, ""},

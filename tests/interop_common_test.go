@@ -49,24 +49,6 @@ func startInteropSealog(t *testing.T, mutual bool, extra ...string) *Sealog {
 	return startSealog(t, append(args, extra...)...)
 }
 
-// pct is SPEC §3.2's percent-encoding, written here independently of
-// writer/ so that the suites check the file format, not our encoder.
-func ioPct(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c == '%' || c >= 0x7f {
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&15])
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
-}
-
 // ioCol is an expected client value: ioAbsent is written "-" (SPEC §3.2),
 // ioField(v) is a present value, written encoded.
 type ioCol struct {
@@ -82,10 +64,7 @@ func (c ioCol) String() string {
 	if !c.set {
 		return "-"
 	}
-	if c.v == "-" {
-		return "%2D"
-	}
-	return ioPct(c.v)
+	return pctColumn(c.v)
 }
 
 // ioWant is what columns 7–15 of an events line must hold.
@@ -139,8 +118,8 @@ func ioCheckEvents(t *testing.T, got [][]string, want []ioWant, auth, tlsCol str
 			{"MSGID", g[12], w.msgid.String()}, {"SD", g[13], w.sd.String()},
 		}
 		if w.msgSuffix != "" {
-			if !strings.HasSuffix(g[14], ioPct(w.msgSuffix)) {
-				t.Errorf("line %d: got MSG %q, want one ending in %q", i, ioShorten(g[14]), ioShorten(ioPct(w.msgSuffix)))
+			if !strings.HasSuffix(g[14], pctEncode(w.msgSuffix)) {
+				t.Errorf("line %d: got MSG %q, want one ending in %q", i, ioShorten(g[14]), ioShorten(pctEncode(w.msgSuffix)))
 			}
 		} else {
 			cols = append(cols, struct{ name, got, want string }{"MSG", g[14], w.msg.String()})
@@ -300,15 +279,15 @@ func ioFeedTCP(t *testing.T, p *ioPeer, addr string, data []byte) {
 // ioWaitEvents is WaitEvents that also gives up when the sender died.
 func ioWaitEvents(t *testing.T, s *Sealog, p *ioPeer, n int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for len(s.Events()) < n {
-		if p != nil && p.Exited() {
-			t.Fatalf("%s exited early; got %d of %d events\n%s", p.name, len(s.Events()), n, p.out.String())
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("got %d event lines, want %d; sealog stderr:\n%s", len(s.Events()), n, s.Stderr())
-		}
-		time.Sleep(25 * time.Millisecond)
+	died := false
+	if !poll(30*time.Second, func() bool {
+		died = p != nil && p.Exited()
+		return died || len(s.Events()) >= n
+	}) {
+		t.Fatalf("got %d event lines, want %d; sealog stderr:\n%s", len(s.Events()), n, s.Stderr())
+	}
+	if died && len(s.Events()) < n {
+		t.Fatalf("%s exited early; got %d of %d events\n%s", p.name, len(s.Events()), n, p.out.String())
 	}
 }
 

@@ -162,7 +162,7 @@ func TestRELPRsyslog(t *testing.T) {
 					t.Errorf("event %d: AUTH %q TLS %q, want %q %q…", i, e[4], e[5], wantAuth, wantTLS)
 				}
 			}
-			if last := events[n]; last[14] != ioPct(big+"\n") {
+			if last := events[n]; last[14] != pctEncode(big+"\n") {
 				t.Errorf("the 60 KB message did not arrive whole: %s", ioShorten(last[14]))
 			}
 			connects := 0

@@ -71,10 +71,10 @@ func bbCheckAll(t *testing.T, s *Sealog) {
 	}
 }
 
-// bbDecode is the inverse of the percent-encoding of SPEC §3.2, written
-// independently of the writer package: %XX (uppercase hex) becomes the
-// byte, every other byte must be printable ASCII and stays.
-func bbDecode(s string) ([]byte, error) {
+// pctDecode is the inverse of the percent-encoding of docs/format.md
+// §3.2, written independently of the writer package: %XX (uppercase hex)
+// becomes the byte, every other byte must be printable ASCII and stays.
+func pctDecode(s string) ([]byte, error) {
 	out := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -96,21 +96,29 @@ func bbDecode(s string) ([]byte, error) {
 	return out, nil
 }
 
-// bbEncode is SPEC §3.2 for one client value: 0x00–0x1F, '%' and
-// 0x7F–0xFF as %XX, a value that is literally "-" as %2D.
-func bbEncode(b []byte) string {
-	if string(b) == "-" {
-		return "%2D"
-	}
+// pctEncode is the percent-encoding of docs/format.md §3.2, written
+// independently of the writer package: 0x00–0x1F, '%' and 0x7F–0xFF as
+// %XX, every other byte as it is.
+func pctEncode(s string) string {
 	var sb strings.Builder
-	for _, c := range b {
-		if c < 0x20 || c == '%' || c >= 0x7F {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '%' || c >= 0x7F {
 			fmt.Fprintf(&sb, "%%%02X", c)
 		} else {
 			sb.WriteByte(c)
 		}
 	}
 	return sb.String()
+}
+
+// pctColumn is how a client value that is present stands in its column:
+// pctEncode, except that a value that is literally "-" is %2D (a lone "-"
+// means the value is absent).
+func pctColumn(s string) string {
+	if s == "-" {
+		return "%2D"
+	}
+	return pctEncode(s)
 }
 
 // bbFrame rebuilds the frame a client sent from columns 8–15 of an
@@ -123,7 +131,7 @@ func bbFrame(cols []string) ([]byte, error) {
 	flags := strings.Split(cols[6], ",")
 	var out []byte
 	dec := func(s string) error {
-		b, err := bbDecode(s)
+		b, err := pctDecode(s)
 		out = append(out, b...)
 		return err
 	}
@@ -169,38 +177,10 @@ func bbDetail(t *testing.T, l []string) map[string]any {
 	return m
 }
 
-// bbWait polls until pick returns something non-empty from the lines of
-// a stream (cols 9: security, 15: events), or fails after 15 s.
-func bbWait(t *testing.T, s *Sealog, security bool, what string, pick func(l []string) bool) [][]string {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		var all, got [][]string
-		if security {
-			all = s.Security()
-		} else {
-			all = s.Events()
-		}
-		for _, l := range all {
-			if pick(l) {
-				got = append(got, l)
-			}
-		}
-		if len(got) > 0 {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no line for %s after 15s; security:\n%s\nstderr:\n%s", what,
-				strings.Join(s.lines("security"), "\n"), s.Stderr())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // bbSec waits for the security lines with PEER peer and ACTION action.
 func bbSec(t *testing.T, s *Sealog, peer, action string) [][]string {
 	t.Helper()
-	return bbWait(t, s, true, action+" from "+peer, func(l []string) bool {
+	return s.WaitLines(t, "security", 1, action+" from "+peer, func(l []string) bool {
 		return len(l) == 9 && l[3] == peer && l[6] == action
 	})
 }
@@ -261,30 +241,19 @@ func bbDialTLS(t *testing.T, addr string, cfg *tls.Config) (peer string, err err
 
 // bbEventsFrom returns the event lines whose PEER is peer.
 func bbEventsFrom(s *Sealog, peer string) [][]string {
-	var out [][]string
-	for _, l := range s.Events() {
-		if len(l) == 15 && l[3] == peer {
-			out = append(out, l)
-		}
-	}
-	return out
+	return s.Matching("events", bbFromPeer(peer))
+}
+
+func bbFromPeer(peer string) func(l []string) bool {
+	return func(l []string) bool { return len(l) == 15 && l[3] == peer }
 }
 
 // bbWaitFrom waits for n event lines from peer.
 func bbWaitFrom(t *testing.T, s *Sealog, peer string, n int) [][]string {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		ev := bbEventsFrom(s, peer)
-		if len(ev) >= n {
-			time.Sleep(100 * time.Millisecond) // anything extra shows up too
-			return bbEventsFrom(s, peer)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("got %d event lines from %s, want %d; stderr:\n%s", len(ev), peer, n, s.Stderr())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	s.WaitLines(t, "events", n, "events from "+peer, bbFromPeer(peer))
+	time.Sleep(100 * time.Millisecond) // anything extra shows up too
+	return bbEventsFrom(s, peer)
 }
 
 func bbHasFlag(cols []string, flag string) bool {

@@ -13,23 +13,12 @@ import (
 	"time"
 )
 
-// bbFreeUDP returns a loopback UDP address that was free a moment ago.
-func bbFreeUDP(t *testing.T) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	return pc.LocalAddr().String()
-}
-
 // TestCorePlainListeners: --listen-tcp and --listen-udp (SPEC §1.1, §3.3):
 // TLS column tcp/udp, AUTH "-", and a start event naming them unencrypted.
 func TestCorePlainListeners(t *testing.T) {
-	tcpAddr, udpAddr := freePort(t), bbFreeUDP(t)
+	tcpAddr, udpAddr := freePort(t), freeUDPPort(t)
 	s := startSealog(t, "--listen-tcp", tcpAddr, "--listen-udp", udpAddr)
-	start := bbWait(t, s, true, "start", func(l []string) bool { return len(l) == 9 && l[6] == "start" })[0]
+	start := s.WaitSecurity(t, "start")[0]
 	ls, _ := bbDetail(t, start)["listeners"].([]any)
 	var plain []string
 	for _, l := range ls {
@@ -90,7 +79,7 @@ func TestCoreRefusals(t *testing.T) {
 	t.Run("max-connections", func(t *testing.T) {
 		s := startSealog(t, "--max-connections", "2")
 		// the harness's readiness probe must be gone before we count
-		bbWait(t, s, true, "probe", func(l []string) bool { return len(l) == 9 && l[6] == "tls_handshake_failed" })
+		s.WaitSecurity(t, "tls_handshake_failed")
 		time.Sleep(100 * time.Millisecond)
 		var open []*tls.Conn
 		for i := 0; i < 2; i++ {
