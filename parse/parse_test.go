@@ -208,51 +208,6 @@ func TestParseAllocs(t *testing.T) {
 	}
 }
 
-func ExampleParser_Parse() {
-	p := NewParser()
-	frame := []byte(`<34>1 2026-11-22T10:15:00Z web01 su - ID47 [origin ip="192.0.2.1"] 'su root' failed`)
-	m := p.Parse(frame)
-	fmt.Println(m.Format, m.PRI)
-	for _, f := range []Field{m.Timestamp, m.Hostname, m.AppName, m.ProcID, m.MsgID, m.SD, m.Msg} {
-		if f.Nil {
-			fmt.Println("-")
-		} else {
-			fmt.Printf("%s\n", f.Value)
-		}
-	}
-	fmt.Println(string(m.AppendFrame(nil)) == string(frame))
-
-	m = p.Parse([]byte("<13>Nov 22 10:15:00 sshd[999]: Accepted publickey"))
-	fmt.Printf("%v host=%v app=%s pid=%s msg=%s\n", m.Format, m.Hostname.Nil, m.AppName.Value, m.ProcID.Value, m.Msg.Value)
-	// Output:
-	// rfc5424 34
-	// 2026-11-22T10:15:00Z
-	// web01
-	// su
-	// -
-	// ID47
-	// [origin ip="192.0.2.1"]
-	// 'su root' failed
-	// true
-	// rfc3164 host=true app=sshd pid=999 msg=Nov 22 10:15:00 sshd[999]: Accepted publickey
-}
-
-func ExampleReader() {
-	r := NewReader(strings.NewReader("11 <13>1 - - -12 <13>hello\n"), 8)
-	for {
-		f, err := r.Next()
-		if err != nil {
-			fmt.Println(err)
-			return
-		}
-		fmt.Printf("%q size=%d truncated=%v\n", f.Data, f.Size, f.Truncated)
-	}
-	// Output:
-	// "<13>1 - " size=11 truncated=true
-	// "<13>hell" size=12 truncated=true
-	// EOF
-}
-
 func benchParse(b *testing.B, frame string) {
 	p := NewParser()
 	fb := []byte(frame)
