@@ -18,6 +18,7 @@ import (
 	"github.com/sealog/sealog/server"
 	"github.com/sealog/sealog/systemd"
 	"github.com/sealog/sealog/tlog"
+	"github.com/sealog/sealog/witness"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -59,6 +60,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.RotateInterval, "rotate-interval", cfg.RotateInterval, "rotate on UTC-aligned multiples of this interval (0 = never)")
 	fs.DurationVar(&cfg.SealInterval, "seal-interval", cfg.SealInterval, "checkpoint-seal active files this often (0 = only at rotation)")
 	fs.DurationVar(&cfg.FsyncInterval, "fsync-interval", cfg.FsyncInterval, "data is on disk at most this long after it was read (0 = every batch)")
+	witnessFlags := fs.StringArray("witness", nil, "VKEY,URL: a witness to ask for cosignatures of each checkpoint (C2SP tlog-witness), repeatable")
 	fs.BoolVar(&cfg.NoChattr, "no-chattr", false, "run without append-only/immutable file attributes")
 	retainFor := longDuration(0)
 	fs.Var(&retainFor, "retain", "prune final-sealed files this long after their final seal, e.g. 90d or 2160h (0 = keep for ever)")
@@ -71,6 +73,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if fs.NArg() > 0 {
 		return usageErrorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	for _, v := range *witnessFlags {
+		w, err := witness.ParseWitness(v)
+		if err != nil {
+			return usageErrorf("--witness %q: %v", v, err)
+		}
+		cfg.Witnesses = append(cfg.Witnesses, w)
 	}
 	cfg.MaxMessageSize = int(maxMsg)
 	cfg.RotateSize = int64(rotateSize)

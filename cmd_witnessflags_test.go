@@ -49,3 +49,24 @@ func TestWitnessKeyFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestServeWitnessFlag: a bad --witness, or witnesses without a log key
+// to sign what they cosign, is a usage error naming the flag.
+func TestServeWitnessFlag(t *testing.T) {
+	dir := t.TempDir()
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	k, _ := witness.NewKey("witness.example/w1", pub)
+	base := []string{"serve", "--listen-tcp", "127.0.0.1:0", "--dir", filepath.Join(dir, "logs"), "--key", filepath.Join(dir, "seal.key")}
+	for _, v := range []string{"nonsense", k.String(), k.String() + ",ftp://x", "http://127.0.0.1:1"} {
+		r := runCmd(t, "", append(base, "--witness", v)...)
+		r.wantCode(t, 2)
+		if !strings.Contains(r.stderr, "--witness") {
+			t.Errorf("--witness %q: stderr %q does not name the flag", v, r.stderr)
+		}
+	}
+	r := runCmd(t, "", append(base, "--witness", k.String()+",http://127.0.0.1:1")...)
+	r.wantCode(t, 2)
+	if !strings.Contains(r.stderr, "--witness needs a log key") {
+		t.Errorf("witness without a log key: stderr %q", r.stderr)
+	}
+}

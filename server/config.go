@@ -21,6 +21,7 @@ import (
 	"github.com/sealog/sealog/metrics"
 	"github.com/sealog/sealog/rotate"
 	"github.com/sealog/sealog/seal"
+	"github.com/sealog/sealog/witness"
 )
 
 // MinMessageSize is the smallest --max-message-size allowed: attackers pad
@@ -74,6 +75,9 @@ type Config struct {
 	// (--retain, --retain-size); 0 = keep forever, no size limit.
 	Retain     time.Duration
 	RetainSize int64
+	// Witnesses are asked to cosign every checkpoint (--witness,
+	// docs/format.md §7.3); they need a log key.
+	Witnesses []witness.Witness
 
 	// MetricsListen is the address of the Prometheus endpoint
 	// (--metrics-listen); empty = off.
@@ -180,6 +184,16 @@ func (c *Config) Validate() error {
 	if c.Dir == "" {
 		return configErrorf("--dir must not be empty")
 	}
+	if len(c.Witnesses) > 0 && c.LogKeyPath == "" {
+		return configErrorf("--witness needs a log key to sign the checkpoints witnesses cosign (sealog keygen makes log.key; name it with --log-key)")
+	}
+	seen := map[string]bool{}
+	for _, w := range c.Witnesses {
+		if seen[w.Key.String()] {
+			return configErrorf("--witness %s is given twice", w.Key.String())
+		}
+		seen[w.Key.String()] = true
+	}
 	if c.Retain < 0 {
 		return configErrorf("--retain must not be negative (0 keeps files for ever)")
 	}
@@ -269,6 +283,11 @@ func (c *Config) Hash() string {
 	add("no-chattr", c.NoChattr)
 	add("retain", c.Retain)
 	add("retain-size", c.RetainSize)
+	var ws []string
+	for _, w := range c.Witnesses {
+		ws = append(ws, w.String())
+	}
+	add("witness", ws)
 	add("dev", c.Dev)
 	add("metrics-listen", c.MetricsListen)
 	sort.Strings(lines)

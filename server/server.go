@@ -35,9 +35,12 @@ type Server struct {
 	// checkpoints signs and writes DIR/checkpoint after every seal; nil
 	// without a log key.
 	checkpoints *tlog.Publisher
-	limiter     *limiter
-	pruner      *pruner
-	tls         atomic.Pointer[tlsMaterial]
+	// witnesses asks --witness witnesses to cosign the checkpoints; nil
+	// without witnesses.
+	witnesses *witnessing
+	limiter   *limiter
+	pruner    *pruner
+	tls       atomic.Pointer[tlsMaterial]
 
 	mu        sync.Mutex // guards the fields below
 	listeners map[io.Closer]struct{}
@@ -163,6 +166,9 @@ func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*S
 	// Everything said so far is on disk before the first client is served.
 	s.pipe.security.flush()
 	s.pipe.security.sync()
+	if len(cfg.Witnesses) > 0 {
+		s.witnesses = startWitnessing(cfg.Witnesses, s.checkpoints, chain.SealsTree(), cfg.Metrics, s.serverEvent, stderr)
+	}
 	return s, nil
 }
 
@@ -170,9 +176,13 @@ func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*S
 // (docs/format.md §7.2). A failure is said on stderr; the next seal
 // writes a newer checkpoint, and the seals themselves are not held up.
 func (s *Server) publishCheckpoint(size uint64, root tlog.Hash) {
-	if _, err := s.checkpoints.Publish(size, root); err != nil {
+	msg, err := s.checkpoints.Publish(size, root)
+	if err != nil {
 		fmt.Fprintf(s.stderr, "sealog: checkpoint %d: %v\n", size, err)
 		return
+	}
+	if s.witnesses != nil {
+		s.witnesses.submit(size, msg)
 	}
 	s.cfg.Metrics.CheckpointWritten(size)
 }
@@ -454,12 +464,21 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.bgCancel()
 		s.bgWG.Wait()
 		s.limiter.flushAll(s.emitSuppressed)
+		if s.witnesses != nil {
+			s.witnesses.closeEvents()
+		}
 		s.pipe.close()
 		select {
 		case <-s.pipe.done:
 		case <-ctx.Done():
 			err = fmt.Errorf("stop: files not final-sealed: %w", ctx.Err())
 			return
+		}
+		if s.witnesses != nil {
+			// The final checkpoint, within the grace (docs/format.md §7.3).
+			wctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownGrace)
+			s.witnesses.stop(wctx)
+			cancel()
 		}
 		if cerr := s.chain.Close(); cerr != nil {
 			err = cerr

@@ -89,7 +89,7 @@ func TestAddCheckpointHostile(t *testing.T) {
 	text, _, _ := SplitNote(cp)
 	stranger := newTestSigner(t, "witness.test/w1") // same name, another key
 	release := make(chan struct{})                  // ends the slow handlers
-	
+
 	tests := []struct {
 		name   string
 		handle func(w http.ResponseWriter, r *http.Request)

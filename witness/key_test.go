@@ -65,10 +65,10 @@ func TestVerifyCosignature(t *testing.T) {
 	// What an attacker would change, each alone, must fail.
 	flipped := func(b []byte, i int) []byte { c := append([]byte(nil), b...); c[i] ^= 1; return c }
 	for name, c := range map[string]struct{ body, sig []byte }{
-		"timestamp changed":  {body, flipped(sig, 7)},
-		"signature changed":  {body, flipped(sig, 20)},
-		"body changed":       {flipped(body, 17), sig},
-		"signature cut":      {body, sig[:len(sig)-1]},
+		"timestamp changed":    {body, flipped(sig, 7)},
+		"signature changed":    {body, flipped(sig, 20)},
+		"body changed":         {flipped(body, 17), sig},
+		"signature cut":        {body, sig[:len(sig)-1]},
 		"timestamp above 2^63": {body, append([]byte{0x80, 0, 0, 0, 0, 0, 0, 0}, sig[8:]...)},
 	} {
 		if s.key.Verify(c.body, c.sig) {

@@ -1,0 +1,386 @@
+package tests
+
+import (
+	"bufio"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sealog/sealog/tlog"
+	"github.com/sealog/sealog/witness"
+)
+
+// goInstalled finds a program tests/install-peers.sh go-installs: in
+// PATH, or in $(go env GOPATH)/bin.
+func goInstalled(t *testing.T, name string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	out, _ := exec.Command("go", "env", "GOPATH").Output()
+	for _, dir := range filepath.SplitList(strings.TrimSpace(string(out))) {
+		if p := filepath.Join(dir, "bin", name); fileExists(p) {
+			return p
+		}
+	}
+	t.Skipf("needs %s from filippo.io/torchwood v0.6.1 (tests/install-peers.sh installs it)", name)
+	return ""
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// liteWitness is litewitness run the way README.md's witness section
+// runs it: its key made by ssh-keygen and held by a dedicated ssh-agent,
+// the log registered with witnessctl, listening on 127.0.0.1.
+type liteWitness struct {
+	t                  *testing.T
+	bin, dir, sock, fp string
+	addr, vkey         string
+	cmd                *exec.Cmd
+	out                syncBuffer
+}
+
+func newLiteWitness(t *testing.T, origin, logPub string) *liteWitness {
+	t.Helper()
+	w := &liteWitness{t: t, bin: goInstalled(t, "litewitness")}
+	ctl := goInstalled(t, "witnessctl")
+	for _, p := range []string{"ssh-keygen", "ssh-agent", "ssh-add"} {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Skipf("needs %s (Debian openssh-client; tests/install-peers.sh installs it)", p)
+		}
+	}
+	// A short directory: the agent's socket path must fit in 108 bytes.
+	dir, err := os.MkdirTemp("", "lw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	w.dir, w.sock = dir, filepath.Join(dir, "litewitness.sock")
+	sh := func(env []string, name string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	// README: ssh-keygen -t ed25519 -N '' -f witness.key
+	sh(nil, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "litewitness", "-f", "witness.key")
+	agent := exec.Command("ssh-agent", "-D", "-a", w.sock)
+	agent.Stdout, agent.Stderr = io.Discard, io.Discard
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
+	waitUntil(t, "ssh-agent's socket", func() bool { return fileExists(w.sock) })
+	sh([]string{"SSH_AUTH_SOCK=" + w.sock}, "ssh-add", "-q", "witness.key")
+	fields := strings.Fields(sh(nil, "ssh-keygen", "-l", "-f", "witness.key.pub"))
+	if len(fields) < 2 || !strings.HasPrefix(fields[1], "SHA256:") {
+		t.Fatalf("ssh-keygen -l: %q", fields)
+	}
+	w.fp = fields[1]
+	// README: witnessctl add-log and add-key with the log's origin and log.pub.
+	sh(nil, ctl, "add-log", "-db", "litewitness.db", "-origin", origin)
+	sh(nil, ctl, "add-key", "-db", "litewitness.db", "-origin", origin, "-key", logPub)
+	w.addr = freePort(t)
+	w.start()
+	t.Cleanup(w.stop)
+	return w
+}
+
+var liteVKey = regexp.MustCompile(`vkey=(\S+)`)
+
+func (w *liteWitness) start() {
+	t := w.t
+	t.Helper()
+	w.cmd = exec.Command(w.bin, "-db", "litewitness.db", "-name", "witness.test/litewitness",
+		"-key", w.fp, "-ssh-agent", w.sock, "-listen", w.addr)
+	w.cmd.Dir = w.dir
+	pr, pw := io.Pipe()
+	w.cmd.Stderr = pw
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	keyc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			w.out.Write([]byte(sc.Text() + "\n"))
+			if m := liteVKey.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case keyc <- strings.Trim(m[1], `"`):
+				default:
+				}
+			}
+		}
+	}()
+	go func(cmd *exec.Cmd) { cmd.Wait(); pw.Close() }(w.cmd)
+	select {
+	case w.vkey = <-keyc: // "verifier key" vkey=NAME+ID+BASE64, its first lines
+	case <-time.After(15 * time.Second):
+		t.Fatalf("litewitness printed no verifier key:\n%s", w.out.String())
+	}
+	waitUntil(t, "litewitness listening", func() bool {
+		c, err := net.Dial("tcp", w.addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+}
+
+func (w *liteWitness) stop() {
+	if w.cmd == nil {
+		return
+	}
+	w.cmd.Process.Signal(syscall.SIGINT)
+	for deadline := time.Now().Add(10 * time.Second); w.cmd.ProcessState == nil && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		if c, err := net.Dial("tcp", w.addr); err != nil {
+			break
+		} else {
+			c.Close()
+		}
+	}
+	w.cmd.Process.Kill()
+	w.cmd = nil
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(25 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// witnessEvents returns the RESULT of each `witness` security event about
+// the witness named name, in order.
+func witnessEvents(t *testing.T, s *Sealog, name string) []string {
+	t.Helper()
+	var out []string
+	for _, l := range s.Security() {
+		if len(l) != 9 || l[6] != "witness" {
+			continue
+		}
+		var d struct {
+			Witness, Reason string
+			Size            int
+		}
+		if err := json.Unmarshal([]byte(l[8]), &d); err != nil {
+			t.Fatalf("witness event DETAIL %q: %v", l[8], err)
+		}
+		if d.Witness != name {
+			continue
+		}
+		if l[7] == "failure" {
+			out = append(out, "failure:"+d.Reason)
+		} else {
+			out = append(out, l[7])
+		}
+	}
+	return out
+}
+
+// cosignedBy reads DIR/checkpoint and returns it with its size when it
+// carries a valid cosignature by key and the log's signature.
+func cosignedBy(t *testing.T, s *Sealog, logPub string, key *witness.Key) ([]byte, uint64, bool) {
+	t.Helper()
+	msg, err := os.ReadFile(filepath.Join(s.Dir, "checkpoint"))
+	if err != nil {
+		return nil, 0, false
+	}
+	v, err := tlog.ParseVerifier(logPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, n, err := tlog.Open(msg, v, key)
+	if err != nil {
+		t.Fatalf("DIR/checkpoint does not open with log.pub and the witness key: %v\n%s", err, msg)
+	}
+	for _, sig := range n.Sigs {
+		if sig.Name == key.Name() && sig.Hash == key.KeyHash() {
+			return msg, c.Size, true
+		}
+	}
+	return msg, c.Size, false
+}
+
+// junkWitness answers every add-checkpoint with something that is not a
+// cosignature, in turn: garbage, 16 MiB of signature-looking lines, a
+// reply that never comes within the client's bound, a cosignature by
+// another key, and a 409 naming a tree larger than the log's.
+type junkWitness struct {
+	srv     *httptest.Server
+	key     *witness.Key
+	n       atomic.Int64
+	release chan struct{}
+	once    sync.Once
+}
+
+func newJunkWitness(t *testing.T) *junkWitness {
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	k, _ := witness.NewKey("junk.test/w", pub)
+	j := &junkWitness{key: k, release: make(chan struct{})}
+	j.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
+		switch j.n.Add(1) % 5 {
+		case 1:
+			w.Write([]byte("<html>\x00\xff not a witness\n"))
+		case 2:
+			line := []byte(strings.Repeat("\u2014 junk.test/w AAAAAQID\n", 4096))
+			for i := 0; i < 160; i++ {
+				if _, err := w.Write(line); err != nil {
+					return
+				}
+			}
+		case 3:
+			w.(http.Flusher).Flush()
+			select {
+			case <-j.release:
+			case <-r.Context().Done():
+			case <-time.After(30 * time.Second):
+			}
+		case 4:
+			other, priv, _ := ed25519.GenerateKey(rand.Reader)
+			_ = other
+			w.Write([]byte(fmt.Sprintf("\u2014 junk.test/w %x\n", priv[:8])))
+		default:
+			w.Header().Set("Content-Type", "text/x.tlog.size")
+			w.WriteHeader(http.StatusConflict)
+			w.Write([]byte("99999999\n"))
+		}
+	}))
+	t.Cleanup(func() { j.once.Do(func() { close(j.release) }); j.srv.Close() })
+	return j
+}
+
+// TestWitnessLitewitness runs sealog with a real, independent witness
+// (litewitness) and a hostile one. It checks real cosignatures in
+// DIR/checkpoint, that an outage is one `witness failure` event while ingestion goes on, that
+// the restart is one `witness success` and cosigned checkpoints again,
+// that a restarted sealog resyncs through the 409 reply, that a graceful
+// stop has its final checkpoint cosigned, and that the hostile witness
+// costs one failure event and nothing else.
+func TestWitnessLitewitness(t *testing.T) {
+	s := &Sealog{t: t, PKI: newPKI(t), Dir: filepath.Join(t.TempDir(), "logs"), KeyDir: t.TempDir()}
+	if _, errOut, code := runSealog(t, "", "keygen", "--out", s.KeyDir, "--origin", "sealog.test/witnessed"); code != 0 {
+		t.Fatalf("keygen: %s", errOut)
+	}
+	logPubFile := filepath.Join(s.KeyDir, "log.pub")
+	b, err := os.ReadFile(logPubFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logPub := strings.TrimSpace(string(b))
+	lw := newLiteWitness(t, "sealog.test/witnessed", logPub)
+	key, err := witness.ParseKey(lw.vkey)
+	if err != nil {
+		t.Fatalf("litewitness's key %q: %v", lw.vkey, err)
+	}
+	junk := newJunkWitness(t)
+	args := []string{"--seal-interval", "1s",
+		"--witness", lw.vkey + ",http://" + lw.addr,
+		"--witness", junk.key.String() + "," + junk.srv.URL}
+	s.startWith(args...)
+
+	// Cosigned by litewitness.
+	s.Send(t, "<13>1 2026-12-07T00:00:00Z host app - - - first")
+	s.WaitEvents(t, 1)
+	waitUntil(t, "a cosigned DIR/checkpoint", func() bool { _, _, ok := cosignedBy(t, s, logPub, key); return ok })
+	if got := witnessEvents(t, s, key.Name()); len(got) != 1 || got[0] != "success" {
+		t.Fatalf("litewitness events %v, want [success]", got)
+	}
+
+	// Outage: litewitness stops; ingestion goes on; one failure event
+	// however many checkpoints it misses.
+	lw.stop()
+	_, sizeBefore, _ := cosignedBy(t, s, logPub, key)
+	for i := 0; i < 3; i++ {
+		start := time.Now()
+		s.Send(t, fmt.Sprintf("<13>1 2026-12-07T00:00:00Z host app - - - during outage %d", i))
+		s.WaitEvents(t, 2+i)
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("an event took %v to be written while the witness was down", took)
+		}
+		time.Sleep(1200 * time.Millisecond) // a checkpoint seal each
+	}
+	waitUntil(t, "the failure event", func() bool { return len(witnessEvents(t, s, key.Name())) == 2 })
+	if _, size, _ := cosignedBy(t, s, logPub, key); size <= sizeBefore {
+		t.Fatalf("no checkpoint published during the outage (size %d)", size)
+	}
+	if got := witnessEvents(t, s, key.Name()); got[1] != "failure:unreachable" {
+		t.Fatalf("litewitness events %v, want [success failure:unreachable]", got)
+	}
+
+	// Recovery: restart; the next checkpoint is cosigned again.
+	lw.start()
+	s.Send(t, "<13>1 2026-12-07T00:00:00Z host app - - - after recovery")
+	s.WaitEvents(t, 5)
+	waitUntil(t, "a cosigned checkpoint after the restart", func() bool {
+		_, size, ok := cosignedBy(t, s, logPub, key)
+		return ok && size > sizeBefore
+	})
+	if got := witnessEvents(t, s, key.Name()); strings.Join(got, " ") != "success failure:unreachable success" {
+		t.Fatalf("litewitness events %v, want [success failure:unreachable success]", got)
+	}
+
+	// The hostile witness: one failure, whatever it answered since.
+	if junk.n.Load() < 3 {
+		t.Errorf("the hostile witness was asked %d times, want at least 3", junk.n.Load())
+	}
+	if got := witnessEvents(t, s, junk.key.Name()); len(got) != 1 || !strings.HasPrefix(got[0], "failure:") {
+		t.Errorf("hostile witness events %v, want one failure", got)
+	}
+
+	// A graceful stop: the final checkpoint is cosigned within the grace.
+	if code := s.Stop(); code != 0 {
+		t.Fatalf("sealog exit %d:\n%s", code, s.Stderr())
+	}
+	msg, size, ok := cosignedBy(t, s, logPub, key)
+	if seals := bbCountSeals(s.Dir); !ok || int(size) != seals {
+		t.Fatalf("after the stop DIR/checkpoint (size %d, cosigned %v) is not the cosigned checkpoint of all %d seals:\n%s\n%s", size, ok, seals, msg, s.Stderr())
+	}
+
+	// A restarted sealog does not know the witness's size: its first
+	// request (old 0) draws a 409 naming it, and the resend is cosigned.
+	s.startWith(args...)
+	s.Send(t, "<13>1 2026-12-07T00:00:00Z host app - - - after restart")
+	waitUntil(t, "a cosigned checkpoint after sealog's restart", func() bool {
+		_, sz, ok := cosignedBy(t, s, logPub, key)
+		return ok && sz > size
+	})
+
+	// What the witness itself holds (the auditor's cross-check, README):
+	// its page lists the log at the size and root it cosigned last.
+	resp, err := http.Get("http://" + lw.addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	msg, size, _ = cosignedBy(t, s, logPub, key)
+	lines := strings.Split(string(msg), "\n")
+	if want := fmt.Sprintf("size %d, root %s", size, lines[2]); !strings.Contains(string(page), want) {
+		t.Errorf("litewitness's page does not show %q:\n%s", want, page)
+	}
+
+}
