@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,6 +53,7 @@ type liteWitness struct {
 	bin, dir, sock, fp string
 	addr, vkey         string
 	cmd                *exec.Cmd
+	exited             chan struct{} // closed once cmd has been waited for
 	out                syncBuffer
 }
 
@@ -71,34 +73,39 @@ func newLiteWitness(t *testing.T, origin, logPub string) *liteWitness {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	w.dir, w.sock = dir, filepath.Join(dir, "litewitness.sock")
-	sh := func(env []string, name string, args ...string) string {
+	// The commands of README.md's witness section, as written there, in
+	// a shell in the witness's directory (log.pub copied into it).
+	if err := os.WriteFile(filepath.Join(dir, "log.pub"), []byte(logPub+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sh := func(script string) string {
 		t.Helper()
-		cmd := exec.Command(name, args...)
-		cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
+		cmd := exec.Command("sh", "-ec", script)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(ctl)+":"+os.Getenv("PATH"))
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+			t.Fatalf("%s: %v\n%s", script, err, out)
 		}
 		return string(out)
 	}
-	// README: ssh-keygen -t ed25519 -N '' -f witness.key
-	sh(nil, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "litewitness", "-f", "witness.key")
-	agent := exec.Command("ssh-agent", "-D", "-a", w.sock)
-	agent.Stdout, agent.Stderr = io.Discard, io.Discard
-	if err := agent.Start(); err != nil {
-		t.Fatal(err)
+	sh(`ssh-keygen -t ed25519 -N '' -f witness.key`)
+	agentOut := sh(`ssh-agent -a "$PWD/litewitness.sock"`)
+	m := regexp.MustCompile(`SSH_AGENT_PID=(\d+)`).FindStringSubmatch(agentOut)
+	if m == nil {
+		t.Fatalf("ssh-agent said %q", agentOut)
 	}
-	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
-	waitUntil(t, "ssh-agent's socket", func() bool { return fileExists(w.sock) })
-	sh([]string{"SSH_AUTH_SOCK=" + w.sock}, "ssh-add", "-q", "witness.key")
-	fields := strings.Fields(sh(nil, "ssh-keygen", "-l", "-f", "witness.key.pub"))
-	if len(fields) < 2 || !strings.HasPrefix(fields[1], "SHA256:") {
-		t.Fatalf("ssh-keygen -l: %q", fields)
+	if pid, err := strconv.Atoi(m[1]); err == nil {
+		t.Cleanup(func() { syscall.Kill(pid, syscall.SIGTERM) })
 	}
-	w.fp = fields[1]
-	// README: witnessctl add-log and add-key with the log's origin and log.pub.
-	sh(nil, ctl, "add-log", "-db", "litewitness.db", "-origin", origin)
-	sh(nil, ctl, "add-key", "-db", "litewitness.db", "-origin", origin, "-key", logPub)
+	sh(`SSH_AUTH_SOCK="$PWD/litewitness.sock" ssh-add witness.key`)
+	if got := strings.TrimSpace(sh(`ORIGIN=$(cut -d+ -f1 log.pub); echo "$ORIGIN"`)); got != origin {
+		t.Fatalf("README's origin command gives %q, want %q", got, origin)
+	}
+	sh(`ORIGIN=$(cut -d+ -f1 log.pub)
+witnessctl add-log -db litewitness.db -origin "$ORIGIN"
+witnessctl add-key -db litewitness.db -origin "$ORIGIN" -key "$(cat log.pub)"`)
+	w.fp = strings.TrimSpace(sh(`ssh-keygen -l -f witness.key.pub | cut -d' ' -f2`))
 	w.addr = freePort(t)
 	w.start()
 	t.Cleanup(w.stop)
@@ -131,7 +138,8 @@ func (w *liteWitness) start() {
 			}
 		}
 	}()
-	go func(cmd *exec.Cmd) { cmd.Wait(); pw.Close() }(w.cmd)
+	w.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan struct{}) { cmd.Wait(); pw.Close(); close(exited) }(w.cmd, w.exited)
 	select {
 	case w.vkey = <-keyc: // "verifier key" vkey=NAME+ID+BASE64, its first lines
 	case <-time.After(15 * time.Second):
@@ -150,16 +158,13 @@ func (w *liteWitness) stop() {
 	if w.cmd == nil {
 		return
 	}
-	w.cmd.Process.Signal(syscall.SIGINT)
-	for deadline := time.Now().Add(10 * time.Second); w.cmd.ProcessState == nil && time.Now().Before(deadline); {
-		time.Sleep(20 * time.Millisecond)
-		if c, err := net.Dial("tcp", w.addr); err != nil {
-			break
-		} else {
-			c.Close()
-		}
+	w.cmd.Process.Signal(syscall.SIGINT) // litewitness's graceful stop
+	select {
+	case <-w.exited:
+	case <-time.After(10 * time.Second):
+		w.cmd.Process.Kill()
+		<-w.exited
 	}
-	w.cmd.Process.Kill()
 	w.cmd = nil
 }
 
