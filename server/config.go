@@ -184,9 +184,6 @@ func (c *Config) Validate() error {
 	if c.Dir == "" {
 		return configErrorf("--dir must not be empty")
 	}
-	if len(c.Witnesses) > 0 && c.LogKeyPath == "" {
-		return configErrorf("--witness needs a log key to sign the checkpoints witnesses cosign (sealog keygen makes log.key; name it with --log-key)")
-	}
 	seen := map[string]bool{}
 	for _, w := range c.Witnesses {
 		if seen[w.Key.String()] {

@@ -107,6 +107,10 @@ func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*S
 		appendOnly = rotate.SetAppendOnly
 	}
 	chainOpt := seal.ChainOptions{AppendOnly: appendOnly, Head: stderr, OnSeal: s.countSeal}
+	if len(cfg.Witnesses) > 0 && cfg.LogKeyPath == "" {
+		// (Not in Validate: serve finds the default log key after it.)
+		return nil, configErrorf("--witness needs a log key to sign the checkpoints witnesses cosign (sealog keygen makes log.key; name it with --log-key)")
+	}
 	if cfg.LogKeyPath != "" {
 		signer, err := tlog.LoadSigner(cfg.LogKeyPath)
 		if err != nil {

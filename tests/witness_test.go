@@ -311,6 +311,7 @@ func TestWitnessLitewitness(t *testing.T) {
 	s.Send(t, "<13>1 2026-12-07T00:00:00Z host app - - - first")
 	s.WaitEvents(t, 1)
 	waitUntil(t, "a cosigned DIR/checkpoint", func() bool { _, _, ok := cosignedBy(t, s, logPub, key); return ok })
+	waitUntil(t, "the success event", func() bool { return len(witnessEvents(t, s, key.Name())) >= 1 })
 	if got := witnessEvents(t, s, key.Name()); len(got) != 1 || got[0] != "success" {
 		t.Fatalf("litewitness events %v, want [success]", got)
 	}
@@ -344,6 +345,7 @@ func TestWitnessLitewitness(t *testing.T) {
 		_, size, ok := cosignedBy(t, s, logPub, key)
 		return ok && size > sizeBefore
 	})
+	waitUntil(t, "the success event", func() bool { return len(witnessEvents(t, s, key.Name())) >= 3 })
 	if got := witnessEvents(t, s, key.Name()); strings.Join(got, " ") != "success failure:unreachable success" {
 		t.Fatalf("litewitness events %v, want [success failure:unreachable success]", got)
 	}
@@ -352,6 +354,7 @@ func TestWitnessLitewitness(t *testing.T) {
 	if junk.n.Load() < 3 {
 		t.Errorf("the hostile witness was asked %d times, want at least 3", junk.n.Load())
 	}
+	waitUntil(t, "the hostile witness's event", func() bool { return len(witnessEvents(t, s, junk.key.Name())) >= 1 })
 	if got := witnessEvents(t, s, junk.key.Name()); len(got) != 1 || !strings.HasPrefix(got[0], "failure:") {
 		t.Errorf("hostile witness events %v, want one failure", got)
 	}
