@@ -34,8 +34,8 @@ type witnessing struct {
 }
 
 // startWitnessing starts asking ws about the checkpoints pub publishes
-// for tree, beginning with the latest one already out (a restarted
-// server's witnesses cosign it again, as its DIR/checkpoint was replaced).
+// for tree, beginning with the latest one already out (after a restart,
+// a witness that missed it, down at the stop, cosigns it now).
 func startWitnessing(ws []witness.Witness, pub *tlog.Publisher, tree *tlog.Tree, m *metrics.Metrics,
 	event func(action, result string, d *writer.Detail), stderr io.Writer) *witnessing {
 	w := &witnessing{pub: pub, event: event, stderr: stderr}
