@@ -99,11 +99,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.ProxyFrom, err = parseCIDRs("--proxy-from", *proxyFrom); err != nil {
 		return err
 	}
-	for flag, addrs := range map[string][]string{"--listen-relp": cfg.ListenRELP, "--listen-relp-tcp": cfg.ListenRELPTCP, "--tls-crl": cfg.TLSCRLs} {
-		for _, a := range addrs {
-			if a == "" {
-				return usageErrorf("%s must not be empty", flag)
-			}
+	for _, f := range cfg.TLSCRLs {
+		if strings.TrimSpace(f) == "" {
+			return usageErrorf("--tls-crl is empty: give a CRL file (PEM or DER)")
 		}
 	}
 	cfg.Dir, cfg.KeyPath = *dirFlag, *keyFlag

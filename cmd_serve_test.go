@@ -64,6 +64,13 @@ func TestServeConfigErrors(t *testing.T) {
 		{"missing --tls-cert", base("--tls-cert", "/nonexistent/cert.pem"), []string{"--tls-cert /nonexistent/cert.pem"}},
 		{"missing --tls-key", base("--tls-key", "/nonexistent/key.pem"), []string{"--tls-key /nonexistent/key.pem"}},
 		{"--max-connections abc", base("--max-connections", "abc"), []string{`--max-connections "abc" is not a whole number`}},
+		{"empty --listen-relp", base("--listen-relp", ""), []string{"--listen-relp is empty"}},
+		{"empty --listen-relp-tcp", base("--listen-relp-tcp", ""), []string{"--listen-relp-tcp is empty"}},
+		{"empty --proxy-from", base("--proxy-from", ""), []string{"--proxy-from is empty"}},
+		{"bad --proxy-from", base("--proxy-from", "balancer"), []string{"--proxy-from", "balancer"}},
+		{"empty --tls-crl", base("--tls-crl", ""), []string{"--tls-crl is empty"}},
+		{"--tls-crl without a client CA", base("--tls-crl", file), []string{"--tls-crl needs --tls-client-ca"}},
+		{"--tls-crl not a CRL", base("--tls-client-ca", cert, "--tls-crl", file), []string{"--tls-crl " + file, "is not a CRL"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := runCmd(t, "", c.args...)

@@ -95,7 +95,7 @@ func loadCRLs(files []string, caFile string, caPEM []byte, now time.Time) (revoc
 		for _, der := range ders {
 			crl, err := x509.ParseRevocationList(der)
 			if err != nil {
-				return nil, nil, configErrorf("--tls-crl %s: %v", f, err)
+				return nil, nil, configErrorf("--tls-crl %s is not a CRL (want PEM \"X509 CRL\" blocks or one DER CRL): %v", f, err)
 			}
 			if !signedByOneOf(crl, cas) {
 				return nil, nil, configErrorf("--tls-crl %s: the CRL of %s is not signed by a certificate in --tls-client-ca %s", f, crl.Issuer, caFile)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/sealog/sealog/parse"
@@ -47,7 +48,8 @@ const relpReplyDepth = 64
 func (c *conn) serveRELP() string {
 	replies := make(chan relpReply, relpReplyDepth)
 	replierDone := make(chan struct{})
-	go c.relpReplier(replies, replierDone)
+	var replyFailed atomic.Bool
+	go c.relpReplier(replies, replierDone, &replyFailed)
 	var (
 		b      *batch
 		answer []byte // rsp frames of the commands in b, in order
@@ -89,6 +91,11 @@ func (c *conn) serveRELP() string {
 	for {
 		dr.beginFrame(r.Buffered() > 0)
 		cmd, err := r.Next()
+		if replyFailed.Load() {
+			// The sender does not take its answers: what it sends
+			// now would never be acknowledged.
+			return end("reply_failed", false)
+		}
 		if err != nil {
 			reason, serverClose := c.relpEndReason(err)
 			return end(reason, serverClose)
@@ -156,16 +163,17 @@ func offersSyslog(cmds []string) bool {
 // relpReplier writes a session's answers in order, each once its events
 // are durable. It is the only writer of the connection; the reader only
 // reads (a tls.Conn allows one of each at a time). A write that fails
-// (the sender is gone) ends the session's reading too.
-func (c *conn) relpReplier(replies <-chan relpReply, done chan<- struct{}) {
+// (the sender is gone, or has not read its answers for
+// --handshake-timeout plus --shutdown-grace) sets failed and ends the
+// session's reading too.
+func (c *conn) relpReplier(replies <-chan relpReply, done chan<- struct{}, failed *atomic.Bool) {
 	defer close(done)
 	var out []byte
-	failed := false
 	for r := range replies {
 		if r.durable != nil {
 			<-r.durable
 		}
-		if failed {
+		if failed.Load() {
 			continue
 		}
 		out = append(out[:0], r.frames...)
@@ -187,8 +195,8 @@ func (c *conn) relpReplier(replies <-chan relpReply, done chan<- struct{}) {
 		}
 		c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.HandshakeTimeout + c.s.cfg.ShutdownGrace))
 		if _, err := c.rc.Write(out); err != nil {
-			failed = true
-			c.nc.SetReadDeadline(time.Now()) // stop the reader
+			failed.Store(true)
+			c.nc.SetReadDeadline(time.Now()) // wake the reader
 		}
 	}
 }

@@ -251,3 +251,31 @@ func TestRELPOversize(t *testing.T) {
 		t.Fatalf("got %q", ev)
 	}
 }
+
+// TestRELPGracefulStop: a stop answers what was received, then tells an
+// open session serverclose.
+func TestRELPGracefulStop(t *testing.T) {
+	s, addr := relpServer(t, func(c *Config) { c.ShutdownGrace = 200 * time.Millisecond })
+	rc := dialRELP(t, addr)
+	rc.send("open", relpOffers)
+	rc.answer(5 * time.Second)
+	n := rc.send("syslog", "<13>1 - - - - - - before the stop")
+	if a := rc.answer(5 * time.Second); a.Txnr != n || string(a.Data) != "200 OK" {
+		t.Fatalf("got %d %q", a.Txnr, a.Data)
+	}
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		stopped <- s.Shutdown(ctx)
+	}()
+	if a := rc.answer(10 * time.Second); a.Txnr != 0 || a.Name != "serverclose" {
+		t.Fatalf("got %d %s %q, want serverclose", a.Txnr, a.Name, a.Data)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if ev := readLines(t, s.Dir(), "events"); len(ev) != 1 {
+		t.Fatalf("got %d events, want 1", len(ev))
+	}
+}
