@@ -1,10 +1,18 @@
 package server
 
 import (
+	"bufio"
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/sealog/sealog/retain"
@@ -139,13 +147,110 @@ func (pr *pruner) finish(name string, rec seal.Record, reason string, emit func(
 }
 
 // finishInterrupted completes, at start-up, every prune a crash cut
-// short between its pruned seal and the removal of the file
-// (docs/format.md §8: reason "recovered"). It runs in New, before the
-// pipeline goroutine, so its events go straight to the security stream.
-func (pr *pruner) finishInterrupted(found []rotate.Found) {
+// short (docs/format.md §8: reason "recovered"): a file still present
+// after its pruned seal is removed, then its prune event written; lost
+// are prunes whose file went but whose event did not (see lostEvents).
+// It runs in New, before the pipeline goroutine, so its events go
+// straight to the security stream.
+func (pr *pruner) finishInterrupted(found []rotate.Found, lost []seal.Record) {
 	for _, f := range found {
 		if r, ok := pr.s.chain.Last(f.Name); ok && r.Kind == seal.KindPruned {
 			pr.finish(f.Name, r, retain.ReasonRecovered, pr.s.pipe.securityEvent)
+		}
+	}
+	for _, r := range lost {
+		var d writer.Detail
+		d.Str("file", r.File)
+		d.Int("seq", int64(r.Seq))
+		d.Int("bytes", r.Bytes)
+		d.Str("reason", retain.ReasonRecovered)
+		pr.s.pipe.securityEvent("prune", "success", &d)
+		pr.s.cfg.Metrics.Pruned(retain.ReasonRecovered)
+		fmt.Fprintf(pr.s.stderr, "sealog: pruned %s (recovered: its prune event was lost in a crash, seal %d)\n", r.File, r.Seq)
+	}
+}
+
+// lostEvents finds prunes a crash cut short after the file was deleted
+// and before its prune event was written. Only a run that crashed can
+// have lost one, and its event would be in that run's security file,
+// which has no final seal yet (recover is about to seal it): every
+// pruned seal of a file that is gone, made after that file was opened,
+// needs a prune event with its SEQ there. Reading the crashed file
+// costs what its recovery costs anyway (one sequential read).
+func (pr *pruner) lostEvents(found []rotate.Found) []seal.Record {
+	var crashed []rotate.Found
+	present := map[string]bool{}
+	for _, f := range found {
+		present[f.Name] = true
+		if f.Stream != rotate.StreamSecurity {
+			continue
+		}
+		if r, ok := pr.s.chain.Last(f.Name); !ok || r.Kind == seal.KindCheckpoint {
+			crashed = append(crashed, f)
+		}
+	}
+	if len(crashed) == 0 {
+		return nil
+	}
+	since := crashed[0].Opened
+	var candidates []seal.Record
+	for _, r := range pr.s.chain.Lasts() {
+		if r.Kind == seal.KindPruned && !present[r.File] && !r.Time.Before(since) {
+			candidates = append(candidates, r)
+		}
+	}
+	if len(candidates) == 0 {
+		return nil
+	}
+	written := map[uint64]bool{}
+	for _, f := range crashed {
+		if err := prunedSeqs(filepath.Join(pr.s.cfg.Dir, f.Name), written); err != nil {
+			fmt.Fprintf(pr.s.stderr, "sealog: retention: %v\n", err)
+		}
+	}
+	var lost []seal.Record
+	for _, r := range candidates {
+		if !written[r.Seq] {
+			lost = append(lost, r)
+		}
+	}
+	slices.SortFunc(lost, func(a, b seal.Record) int { return cmp.Compare(a.Seq, b.Seq) })
+	return lost
+}
+
+// prunedSeqs adds to seqs the `seq` of every successful prune event in
+// the security file at path.
+func prunedSeqs(path string, seqs map[uint64]bool) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 64<<10)
+	mark := []byte("\tprune\tsuccess\t")
+	key := []byte(`"seq":`)
+	for {
+		line, err := br.ReadSlice('\n')
+		if i := bytes.Index(line, mark); i >= 0 {
+			if j := bytes.Index(line[i:], key); j >= 0 {
+				rest := line[i+j+len(key):]
+				n := 0
+				for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+					n++
+				}
+				if v, perr := strconv.ParseUint(string(rest[:n]), 10, 64); perr == nil {
+					seqs[v] = true
+				}
+			}
+		}
+		switch {
+		case err == nil, errors.Is(err, bufio.ErrBufferFull):
+			// A line longer than the buffer is read on in pieces; a
+			// prune event is short and never split so.
+		case errors.Is(err, io.EOF):
+			return nil
+		default:
+			return fmt.Errorf("read %s: %w", path, err)
 		}
 	}
 }

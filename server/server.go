@@ -161,12 +161,13 @@ func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*S
 		s.pipe.securityEvent("recover", "success", &d)
 		fmt.Fprintf(stderr, "sealog: seals.log line %d was an interrupted seal line (%d bytes); ended it and continued the chain\n", torn.Line, torn.Bytes)
 	}
+	s.pruner = newPruner(s)
+	lost := s.pruner.lostEvents(found) // before recover seals the crashed files
 	if err := s.pipe.recover(found); err != nil {
 		chain.Close()
 		return nil, err
 	}
-	s.pruner = newPruner(s)
-	s.pruner.finishInterrupted(found)
+	s.pruner.finishInterrupted(found, lost)
 	// Everything said so far is on disk before the first client is served.
 	s.pipe.security.flush()
 	s.pipe.security.sync()

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sealog/sealog/rotate"
+	"github.com/sealog/sealog/seal"
 )
 
 // rtExt4 makes a real ext4 file system in a file, loop-mounts it and
@@ -390,5 +393,66 @@ func TestRetentionCrash(t *testing.T) {
 	}
 	if out, code := s.Verify(t); code != 0 || !strings.Contains(out, victim+": pruned at seal") {
 		t.Fatalf("verify after the finished prune: exit %d\n%s", code, out)
+	}
+}
+
+// TestRetentionLostEvent: a crash after the file was deleted and before
+// its prune event was written. The state is made as the crashed run would
+// have left it: sealog is killed with its files unsealed, then the chain
+// (with the server's own key state) gets the pruned seal of an old file,
+// which is deleted. The next start writes the lost prune event (reason
+// recovered), once.
+func TestRetentionLostEvent(t *testing.T) {
+	s := rtStart(t)
+	s.Send(t, bbMsg("first run"))
+	s.WaitEvents(t, 1)
+	if code := s.Stop(); code != 0 {
+		t.Fatalf("stop: exit %d\n%s", code, s.Stderr())
+	}
+	old, _ := filepath.Glob(filepath.Join(s.Dir, "events-*.log"))
+	if len(old) != 1 {
+		t.Fatalf("events files: %v", old)
+	}
+	victim := filepath.Base(old[0])
+	s.startWith()
+	s.Send(t, bbMsg("second run, killed"))
+	s.WaitEvents(t, 2)
+	s.Kill()
+
+	keyPath := filepath.Join(s.KeyDir, "seal.key")
+	chain, err := seal.OpenChain(s.Dir, keyPath, seal.ChainOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := chain.Prune(victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chain.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rotate.Remove(old[0]); err != nil {
+		t.Fatal(err)
+	}
+
+	for run := 0; run < 2; run++ {
+		s.startWith()
+		s.Send(t, bbMsg(fmt.Sprintf("run %d after the crash", run+3)))
+		s.WaitEvents(t, 2+run) // the first run's event went with its file
+		if code := s.Stop(); code != 0 {
+			t.Fatalf("stop: exit %d\n%s", code, s.Stderr())
+		}
+	}
+	var got []rtPrune
+	for _, p := range rtPrunes(t, s) {
+		if p.File == victim {
+			got = append(got, p)
+		}
+	}
+	if len(got) != 1 || got[0].Reason != "recovered" || got[0].Seq != int64(rec.Seq) || got[0].Bytes != rec.Bytes {
+		t.Fatalf("prune events of %s: %+v, want one: reason recovered, seq %d, bytes %d", victim, got, rec.Seq, rec.Bytes)
+	}
+	if out, code := s.Verify(t); code != 0 || !strings.Contains(out, victim+": pruned at seal") {
+		t.Fatalf("verify: exit %d\n%s", code, out)
 	}
 }
