@@ -11,7 +11,7 @@ import (
 var ErrNotFinal = errors.New("file has no final seal to prune")
 
 // Prune appends the `pruned` seal of file (docs/format.md §8): BYTES,
-// LINES and the hash repeat the file's final or recovered seal, so the
+// LINES and ROOT repeat the file's final or recovered seal, so the
 // chain says under the MAC which file left, what it held, and when. The
 // caller deletes the file only after Prune returned a Record (the seal is
 // durable then, as for Seal; an ErrKeyPersist error still comes with a

@@ -66,7 +66,7 @@ func TestVerifyPruned(t *testing.T) {
 			}
 			os.Remove(d.path(ev1))
 		}, []string{ev1, "seal 11", "differs from its final seal 3"}, ""},
-		{"pruned seal with another hash", func(d *logDir) {
+		{"pruned seal with another ROOT", func(d *logDir) {
 			final, _ := d.c.Last(ev1)
 			sum := final.Root
 			sum[0] ^= 1

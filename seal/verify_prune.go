@@ -4,7 +4,7 @@ import "slices"
 
 // checkPruned judges a file whose chain holds a `pruned` seal
 // (docs/format.md §8): the seal must follow the file's final or recovered
-// seal and repeat its BYTES, LINES and hash, nothing may follow it, and
+// seal and repeat its BYTES, LINES and ROOT, nothing may follow it, and
 // the file must be gone. A file pruned so is listed as a note. It returns
 // false when the file has no pruned seal, leaving it to checkFile.
 func (v *verifier) checkPruned(f *fileState) bool {
@@ -23,7 +23,7 @@ func (v *verifier) checkPruned(f *fileState) bool {
 		v.problem("%s: seal %d: pruned seal for a file without a final or recovered seal", f.name, p.seq)
 		ok = false
 	case final.bytes != p.bytes || final.lines != p.lines || final.sum != p.sum:
-		v.problem("%s: seal %d: pruned seal differs from its %s seal %d (BYTES, LINES or hash)", f.name, p.seq, final.kind, final.seq)
+		v.problem("%s: seal %d: pruned seal differs from its %s seal %d (BYTES, LINES or ROOT)", f.name, p.seq, final.kind, final.seq)
 		ok = false
 	}
 	if i < len(f.seals)-1 {
