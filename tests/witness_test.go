@@ -170,10 +170,8 @@ func (w *liteWitness) stop() {
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(25 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
+	if !poll(20*time.Second, cond) {
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
 
@@ -280,7 +278,9 @@ func newJunkWitness(t *testing.T) *junkWitness {
 
 // TestWitnessLitewitness runs sealog with a real, independent witness
 // (litewitness) and a hostile one. It checks real cosignatures in
-// DIR/checkpoint, that an outage is one `witness failure` event while ingestion goes on, that
+// DIR/checkpoint, a proof an auditor checks with public keys only
+// (verify-proof --witness-key, refused when the cosignature is changed),
+// that an outage is one `witness failure` event while ingestion goes on, that
 // the restart is one `witness success` and cosigned checkpoints again,
 // that a restarted sealog resyncs through the 409 reply, that a graceful
 // stop has its final checkpoint cosigned, and that the hostile witness
@@ -314,6 +314,47 @@ func TestWitnessLitewitness(t *testing.T) {
 	waitUntil(t, "the success event", func() bool { return len(witnessEvents(t, s, key.Name())) >= 1 })
 	if got := witnessEvents(t, s, key.Name()); len(got) != 1 || got[0] != "success" {
 		t.Fatalf("litewitness events %v, want [success]", got)
+	}
+
+	// An auditor with public keys only: prove one event, verify the proof
+	// with log.pub and the witness key.
+	id := s.Events()[0][2]
+	var proof, proveErr string
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var code int
+		proof, proveErr, code = runSealog(t, "", "prove", "--dir", s.Dir, id)
+		if code == 0 && strings.Contains(proof, "witness.test/litewitness") {
+			break
+		}
+		if time.Now().After(deadline) {
+			cp, _ := os.ReadFile(filepath.Join(s.Dir, "checkpoint"))
+			t.Fatalf("no proof of %s under a cosigned checkpoint: %s%s\nDIR/checkpoint:\n%s\n%s", id, proof, proveErr, cp, s.Stderr())
+		}
+	}
+	proofFile := filepath.Join(t.TempDir(), "proof.json")
+	os.WriteFile(proofFile, []byte(proof), 0o644)
+	out, errOut, code := runSealog(t, "", "verify-proof", "--log-pub", logPubFile, "--witness-key", lw.vkey, proofFile)
+	if code != 0 || !strings.Contains(out, "cosigned by 1 of 1") {
+		t.Fatalf("verify-proof --witness-key: exit %d\n%s%s", code, out, errOut)
+	}
+	// Tampered: the proof's checkpoint with litewitness's line corrupted.
+	var pj map[string]any
+	if err := json.Unmarshal([]byte(proof), &pj); err != nil {
+		t.Fatal(err)
+	}
+	cpText := pj["checkpoint"].(string)
+	i := strings.Index(cpText, "\u2014 witness.test/litewitness ") + len("\u2014 witness.test/litewitness ") + 20
+	pj["checkpoint"] = cpText[:i] + flipB64(cpText[i]) + cpText[i+1:]
+	bad, _ := json.Marshal(pj)
+	badFile := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(badFile, bad, 0o644)
+	out, errOut, code = runSealog(t, "", "verify-proof", "--log-pub", logPubFile, "--witness-key", lw.vkey, badFile)
+	if code != 1 || !strings.Contains(errOut, "invalid signature for key "+key.Name()) {
+		t.Errorf("verify-proof of a proof whose cosignature was changed: exit %d, want 1\n%s%s", code, out, errOut)
+	}
+	// The same proof against a key the checkpoint has no cosignature by fails.
+	if _, _, code := runSealog(t, "", "verify-proof", "--log-pub", logPubFile, "--witness-key", junk.key.String(), proofFile); code != 1 {
+		t.Errorf("verify-proof with a witness that did not cosign: exit %d, want 1", code)
 	}
 
 	// Outage: litewitness stops; ingestion goes on; one failure event
@@ -391,4 +432,12 @@ func TestWitnessLitewitness(t *testing.T) {
 		t.Errorf("litewitness's page does not show %q:\n%s", want, page)
 	}
 
+}
+
+// flipB64 returns another base64 character than c.
+func flipB64(c byte) string {
+	if c == 'A' {
+		return "B"
+	}
+	return "A"
 }
