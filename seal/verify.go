@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/sealog/sealog/tlog"
 )
 
 // Head is a chain head recorded elsewhere (`verify --head SEQ:MAC`,
@@ -28,6 +30,12 @@ type VerifyOptions struct {
 	// Head, when set, makes verify fail unless the chain holds that seal
 	// with that MAC.
 	Head *Head
+	// Checkpoints, when set, is called once seals.log is read, with the
+	// seals tree (docs/format.md §7.2: each seal line without its LF a
+	// leaf, in file order). It returns the checks it made, for the
+	// summary, and the problems it found, each printed on a line and
+	// failing verify. verify --log-pub checks signed checkpoints with it.
+	Checkpoints func(seals *tlog.Tree) (checks, problems []string)
 	// Progress, when set, receives a progress line now and then
 	// (files and bytes done, rate, time left), each ending in CR; meant for
 	// a terminal. nil: nothing.
@@ -93,6 +101,9 @@ func Verify(dir string, opt VerifyOptions, out io.Writer) (Result, error) {
 		v.keys = newKeyCursor(opt.Key)
 		defer v.keys.wipe()
 	}
+	if opt.Checkpoints != nil {
+		v.tree = tlog.NewTree()
+	}
 	v.readChain()
 	for _, e := range entries {
 		name := e.Name()
@@ -105,6 +116,13 @@ func Verify(dir string, opt VerifyOptions, out io.Writer) (Result, error) {
 	v.checkFiles()
 	v.prog.done()
 	v.checkHead()
+	if opt.Checkpoints != nil {
+		checks, problems := opt.Checkpoints(v.tree)
+		for _, p := range problems {
+			v.problem("%s", p)
+		}
+		v.extraChecks = checks
+	}
 
 	res := Result{
 		OK: v.problems == 0, Problems: v.problems,
@@ -151,12 +169,14 @@ type fileState struct {
 }
 
 type verifier struct {
-	dir      string
-	out      *bufio.Writer
-	problems int
-	head     *Head
-	keys     *keyCursor // nil: no verify key
-	prog     *progress
+	tree        *tlog.Tree // the seals tree, when checkpoints are checked
+	extraChecks []string   // what the Checkpoints hook checked
+	dir         string
+	out         *bufio.Writer
+	problems    int
+	head        *Head
+	keys        *keyCursor // nil: no verify key
+	prog        *progress
 
 	lastSeq uint64
 	lastMAC [32]byte
@@ -309,6 +329,9 @@ func (v *verifier) chainEntry(e *sealEntry) error {
 	}
 	r := &e.rec
 	v.nSeals++
+	if v.tree != nil {
+		v.tree.Append(tlog.LeafHash(e.raw))
+	}
 	var why []string
 	if !e.linked {
 		why = append(why, e.err.Error())
@@ -613,6 +636,7 @@ func (v *verifier) summary(res *Result) {
 	if v.head != nil {
 		checks = append(checks, "recorded head "+FormatHead(v.head.Seq, v.head.MAC))
 	}
+	checks = append(checks, v.extraChecks...)
 	fmt.Fprintf(v.out, "  checks: %s\n", strings.Join(checks, ", "))
 }
 
