@@ -357,6 +357,13 @@ func TestWitnessLitewitness(t *testing.T) {
 		t.Errorf("verify-proof with a witness that did not cosign: exit %d, want 1", code)
 	}
 
+	// The auditor keeps a copy of the cosigned checkpoint off the host.
+	kept := filepath.Join(t.TempDir(), "checkpoint.kept")
+	keptMsg, _, _ := cosignedBy(t, s, logPub, key)
+	if err := os.WriteFile(kept, keptMsg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	// Outage: litewitness stops; ingestion goes on; one failure event
 	// however many checkpoints it misses.
 	lw.stop()
@@ -407,6 +414,24 @@ func TestWitnessLitewitness(t *testing.T) {
 	msg, size, ok := cosignedBy(t, s, logPub, key)
 	if seals := bbCountSeals(s.Dir); !ok || int(size) != seals {
 		t.Fatalf("after the stop DIR/checkpoint (size %d, cosigned %v) is not the cosigned checkpoint of all %d seals:\n%s\n%s", size, ok, seals, msg, s.Stderr())
+	}
+
+	// The auditor, with public keys only: the directory against its
+	// cosigned DIR/checkpoint, and against the copy kept off the host
+	// since the first cosignature (README).
+	vout, verr, vcode := runSealog(t, "", "verify", "--log-pub", logPubFile, "--witness-key", lw.vkey, s.Dir)
+	if vcode != 0 {
+		t.Fatalf("verify --log-pub --witness-key: exit %d\n%s%s", vcode, vout, verr)
+	}
+	if vout, verr, vcode = runSealog(t, "", "verify", "--log-pub", logPubFile, "--checkpoint", kept, "--witness-key", lw.vkey, s.Dir); vcode != 0 {
+		t.Fatalf("verify --checkpoint KEPT --witness-key: exit %d\n%s%s", vcode, vout, verr)
+	}
+	both := []string{"verify", "--log-pub", logPubFile, "--witness-key", lw.vkey, "--witness-key", junk.key.String()}
+	if vout, verr, vcode = runSealog(t, "", append(both, s.Dir)...); vcode != 1 {
+		t.Errorf("verify requiring the hostile witness's cosignature too: exit %d, want 1\n%s%s", vcode, vout, verr)
+	}
+	if vout, verr, vcode = runSealog(t, "", append(both, "--min-cosignatures", "1", s.Dir)...); vcode != 0 {
+		t.Errorf("verify --min-cosignatures 1 of the two: exit %d, want 0\n%s%s", vcode, vout, verr)
 	}
 
 	// A restarted sealog does not know the witness's size: its first
