@@ -446,7 +446,7 @@ func TestSystemdUnitContents(t *testing.T) {
 			t.Errorf("ExecStart flag %s is not a `sealog serve` flag", a)
 		}
 	}
-	for _, f := range []string{"--dir /var/log/sealog", "--key /var/lib/sealog/seal.key", "--tls-cert ", "--tls-key ", "--tls-client-ca "} {
+	for _, f := range []string{"--dir /var/log/sealog", "--seal-key /var/lib/sealog/seal.key", "--tls-cert ", "--tls-key ", "--tls-client-ca "} {
 		if !strings.Contains(u["ExecStart"][0], f) {
 			t.Errorf("ExecStart %q lacks %q", u["ExecStart"][0], f)
 		}
