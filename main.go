@@ -39,7 +39,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "verify-proof":
 		return runVerifyProof(rest, stdout, stderr)
 	case "export":
-		return runExport(rest, stdout, stderr)
+		return runExport(ctx, rest, stdout, stderr)
 	case "version":
 		return runVersion(rest, stdout, stderr)
 	case "reload":

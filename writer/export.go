@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 	"unicode/utf8"
 )
 
@@ -21,19 +22,26 @@ var ErrMalformed = errors.New("malformed lines")
 var maxExportLine = 64 << 20
 
 // maxReported bounds how many line problems the returned error lists;
-// the count of all of them is always given.
-const maxReported = 100
+// the count of all of them is always given. A file of junk (a binary
+// given by mistake) thus costs ten lines of stderr, not thousands.
+const maxReported = 10
 
-// Export reads an events or security file from r (name is used in error
-// messages only) and writes its lines to w for people and SIEMs (SPEC
-// §1.3, issue 6). It only reads. Each line is checked with CheckLine; its
-// kind comes from its column count (15: events, 9: security).
+// Export reads an events, security or seals file from r (name is used in
+// error messages only) and writes its lines to w for people and SIEMs
+// (docs/format.md §1.3). It only reads. Each line is checked with
+// CheckLine; its kind comes from its column count (15: events, 9:
+// security, 10: seals).
 //
 // Default output, one line per input line, the same columns TAB-separated
 // with LEN dropped:
 //
 //	events:   TIME ID PEER AUTH TLS FLAGS PRI TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG
 //	security: TIME ID PEER AUTH TLS ACTION RESULT DETAIL
+//	seals:    TIME SEQ KIND FILE BYTES LINES ROOT PREV MAC
+//
+// With opts.Header, a line "# " and those names, TAB-separated, comes
+// before the first line of each kind (and again where the kind changes).
+// No exported line starts with '#': TIME starts with a digit.
 //
 // A "-" column is an absent value. Client columns (AUTH and 9–15) are
 // percent-decoded, then every column but DETAIL is escaped the way
@@ -46,23 +54,65 @@ const maxReported = 100
 // is printed as it stands in the file: a JSON object of printable ASCII
 // (its client strings stay percent-encoded, SPEC §3.4).
 //
-// With jsonOut, JSON Lines: one object per input line with the keys
+// With opts.JSON, JSON Lines: one object per input line with the keys
 // time, id, peer, auth, tls, flags (array), pri (number), facility and
 // severity (RFC 5424 names), timestamp, hostname, app_name, procid,
 // msgid, sd, msg for events and time, id, peer, auth, tls, action,
-// result, detail (the DETAIL object itself) for security lines. An absent
+// result, detail (the DETAIL object itself) for security lines, and
+// time, seq, kind, file, bytes, lines, root, prev, mac (seq, bytes and
+// lines numbers) for seal lines. An absent
 // value is null. A client value is its decoded text when that is valid
 // UTF-8; otherwise the key holds the percent-encoded form from the file
 // and "<key>_encoding" is "percent". The output is ASCII only, with
 // control bytes, non-ASCII runes (U+2028 and U+2029 among them), '<', '>'
 // and '&' escaped as \uXXXX, so it is safe on a terminal and in HTML.
 //
+// Lines whose TIME is before opts.Since, or at or after opts.Until, are
+// left out.
+//
 // A malformed line is skipped and export goes on; the returned error then
-// lists "NAME:LINE: what" for each (up to 100), ends with the count, and
+// lists "NAME:LINE: what" for each (up to 10), ends with the count, and
 // wraps ErrMalformed. The messages hold no bytes of the line, so they
 // are as safe to print as the output.
 // A read or write error ends export at once.
-func Export(w io.Writer, r io.Reader, name string, jsonOut bool) error {
+func Export(w io.Writer, r io.Reader, name string, opts ExportOptions) error {
+	return NewExporter(opts).Export(w, r, name)
+}
+
+// ExportOptions say what Export and an Exporter print.
+type ExportOptions struct {
+	JSON   bool // JSON Lines instead of escaped text
+	Header bool // text: a "# " line naming the columns before each kind
+	// Since and Until bound the TIME column: a line before Since, or at or
+	// after Until, is left out. The zero time leaves that side open.
+	Since, Until time.Time
+}
+
+// Exporter exports lines one file or one line at a time, keeping what
+// must carry over from one to the next (the kind of the last header
+// printed), so that several files, or a file that grows (export
+// --follow), read as one output. Not safe for concurrent use.
+type Exporter struct {
+	opts         ExportOptions
+	since, until []byte // the bounds in the TIME column's own format
+	headerKind   int    // column count of the last header printed
+	x            exporter
+}
+
+// NewExporter returns an Exporter for opts.
+func NewExporter(opts ExportOptions) *Exporter {
+	e := &Exporter{opts: opts}
+	if !opts.Since.IsZero() {
+		e.since = AppendTime(nil, opts.Since)
+	}
+	if !opts.Until.IsZero() {
+		e.until = AppendTime(nil, opts.Until)
+	}
+	return e
+}
+
+// Export is the package's Export, continuing this Exporter's output.
+func (e *Exporter) Export(w io.Writer, r io.Reader, name string) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var (
@@ -70,7 +120,6 @@ func Export(w io.Writer, r io.Reader, name string, jsonOut bool) error {
 		bad      int
 		line     []byte // the current line, without LF
 		out      []byte
-		x        exporter
 	)
 	for lineNo := 1; ; lineNo++ {
 		var (
@@ -88,7 +137,7 @@ func Export(w io.Writer, r io.Reader, name string, jsonOut bool) error {
 		if tooLong {
 			lineErr = fmt.Errorf("line longer than %d bytes", maxExportLine)
 		} else {
-			out, lineErr = x.line(out[:0], line, jsonOut)
+			out, lineErr = e.AppendLine(out[:0], line)
 		}
 		if lineErr != nil {
 			bad++
@@ -113,6 +162,60 @@ func Export(w io.Writer, r io.Reader, name string, jsonOut bool) error {
 		return errors.Join(append(problems, summary)...)
 	}
 	return nil
+}
+
+// AppendLine appends the export of one line (without its LF) to dst: a
+// header first when the kind changed, nothing when the line is outside
+// the time bounds. A malformed line appends nothing and returns an error
+// that holds no bytes of the line.
+func (e *Exporter) AppendLine(dst, line []byte) ([]byte, error) {
+	n := bytes.Count(line, []byte{'\t'}) + 1
+	if n != EventColumns && n != SecurityColumns && n != SealColumns {
+		return dst, fmt.Errorf("%d columns, want %d (events), %d (security) or %d (seals)", n, EventColumns, SecurityColumns, SealColumns)
+	}
+	if err := CheckLine(line, n); err != nil {
+		return dst, err
+	}
+	if e.since != nil || e.until != nil {
+		t := line[bytes.IndexByte(line, '\t')+1:]
+		t = t[:bytes.IndexByte(t, '\t')]
+		if (e.since != nil && bytes.Compare(t, e.since) < 0) || (e.until != nil && bytes.Compare(t, e.until) >= 0) {
+			return dst, nil
+		}
+	}
+	start := len(dst)
+	if e.opts.Header && !e.opts.JSON && n != e.headerKind {
+		dst = appendHeader(dst, n)
+	}
+	out, err := e.x.line(dst, line, n, e.opts.JSON)
+	if err != nil {
+		return dst[:start], err
+	}
+	if e.opts.Header && !e.opts.JSON {
+		e.headerKind = n
+	}
+	return out, nil
+}
+
+// appendHeader appends "# " and the exported column names of a kind.
+func appendHeader(dst []byte, kind int) []byte {
+	var names []string
+	switch kind {
+	case EventColumns:
+		names = eventNames[1:]
+	case SecurityColumns:
+		names = securityNames[1:]
+	default:
+		names = sealNames[1:]
+	}
+	dst = append(dst, "# "...)
+	for i, name := range names {
+		if i > 0 {
+			dst = append(dst, '\t')
+		}
+		dst = append(dst, name...)
+	}
+	return append(dst, '\n')
 }
 
 // readLine appends the next line of br, without its LF, to buf. At the
@@ -156,6 +259,8 @@ var (
 	eventKeys     = [EventColumns]string{"", "time", "id", "peer", "auth", "tls", "flags", "pri", "timestamp", "hostname", "app_name", "procid", "msgid", "sd", "msg"}
 	securityNames = [SecurityColumns]string{"LEN", "TIME", "ID", "PEER", "AUTH", "TLS", "ACTION", "RESULT", "DETAIL"}
 	securityKeys  = [SecurityColumns]string{"", "time", "id", "peer", "auth", "tls", "action", "result", "detail"}
+	sealNames     = [SealColumns]string{"LEN", "TIME", "SEQ", "KIND", "FILE", "BYTES", "LINES", "ROOT", "PREV", "MAC"}
+	sealKeys      = [SealColumns]string{"", "time", "seq", "kind", "file", "bytes", "lines", "root", "prev", "mac"}
 )
 
 // Column indexes (0-based) with a special treatment.
@@ -165,17 +270,15 @@ const (
 	colPRI    = 7
 	colClient = 8 // events: 8..14 are client fields
 	colDetail = 8 // security
+
+	colSeq       = 2 // seals
+	colSealBytes = 5
+	colSealLines = 6
 )
 
-// line appends the export of one line to out.
-func (x *exporter) line(out, line []byte, jsonOut bool) ([]byte, error) {
-	n := bytes.Count(line, []byte{'\t'}) + 1
-	if n != EventColumns && n != SecurityColumns {
-		return out, fmt.Errorf("%d columns, want %d (events) or %d (security)", n, EventColumns, SecurityColumns)
-	}
-	if err := CheckLine(line, n); err != nil {
-		return out, err
-	}
+// line appends the export of one line of n columns, already checked
+// with CheckLine, to out.
+func (x *exporter) line(out, line []byte, n int, jsonOut bool) ([]byte, error) {
 	cols := x.cols[:n]
 	for i := range cols {
 		j := bytes.IndexByte(line, '\t')
@@ -184,10 +287,61 @@ func (x *exporter) line(out, line []byte, jsonOut bool) ([]byte, error) {
 		}
 		cols[i], line = line[:j], line[min(j+1, len(line)):]
 	}
-	if n == EventColumns {
+	switch n {
+	case EventColumns:
 		return x.event(out, cols, jsonOut)
+	case SecurityColumns:
+		return x.security(out, cols, jsonOut)
 	}
-	return x.security(out, cols, jsonOut)
+	return x.seal(out, cols, jsonOut)
+}
+
+// seal exports a seal line (docs/format.md §4.2). Every column is the
+// server's own printable ASCII; SEQ, BYTES and LINES must be numbers.
+func (x *exporter) seal(out []byte, cols [][]byte, jsonOut bool) ([]byte, error) {
+	for _, i := range []int{colSeq, colSealBytes, colSealLines} {
+		if !isDecimal(cols[i]) {
+			return out, fmt.Errorf("column %d (%s) is not a number", i+1, sealNames[i])
+		}
+	}
+	if !jsonOut {
+		for i := 1; i < SealColumns; i++ {
+			if i > 1 {
+				out = append(out, '\t')
+			}
+			out = appendGoEscaped(out, cols[i])
+		}
+		return append(out, '\n'), nil
+	}
+	out = append(out, '{')
+	for i := 1; i < SealColumns; i++ {
+		if i > 1 {
+			out = append(out, ',')
+		}
+		out = appendJSONString(out, sealKeys[i])
+		out = append(out, ':')
+		switch i {
+		case colSeq, colSealBytes, colSealLines:
+			out = append(out, cols[i]...)
+		default:
+			out = appendJSONString(out, cols[i])
+		}
+	}
+	return append(out, '}', '\n'), nil
+}
+
+// isDecimal: 1 to 19 digits without a leading zero (or "0"), so the value
+// fits an int64 and reads the same in every JSON parser.
+func isDecimal(b []byte) bool {
+	if len(b) == 0 || len(b) > 19 || (b[0] == '0' && len(b) > 1) {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func (x *exporter) event(out []byte, cols [][]byte, jsonOut bool) ([]byte, error) {

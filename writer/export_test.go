@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 	"unicode/utf8"
 )
 
@@ -83,7 +85,7 @@ func TestExportGolden(t *testing.T) {
 			golden(t, "export_"+tt.name+".log", tt.input)
 			for _, jsonOut := range []bool{false, true} {
 				var out bytes.Buffer
-				err := Export(&out, bytes.NewReader(tt.input), "export_"+tt.name+".log", jsonOut)
+				err := Export(&out, bytes.NewReader(tt.input), "export_"+tt.name+".log", ExportOptions{JSON: jsonOut})
 				ext := ".txt"
 				if jsonOut {
 					ext = ".jsonl"
@@ -135,7 +137,7 @@ func checkExportOutput(t *testing.T, out []byte, jsonOut bool) {
 // sent, and "-" is exactly an absent value.
 func TestExportTextRoundTrip(t *testing.T) {
 	var out bytes.Buffer
-	if err := Export(&out, bytes.NewReader(bytes.Join(eventLines(t), nil)), "events", false); err != nil {
+	if err := Export(&out, bytes.NewReader(bytes.Join(eventLines(t), nil)), "events", ExportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
@@ -174,7 +176,7 @@ func TestExportTextRoundTrip(t *testing.T) {
 // compares with what was written.
 func TestExportJSONValues(t *testing.T) {
 	var out bytes.Buffer
-	if err := Export(&out, bytes.NewReader(goodInput(t)), "good", true); err != nil {
+	if err := Export(&out, bytes.NewReader(goodInput(t)), "good", ExportOptions{JSON: true}); err != nil {
 		t.Fatal(err)
 	}
 	dec := json.NewDecoder(&out)
@@ -266,7 +268,7 @@ func TestExportLongLine(t *testing.T) {
 	maxExportLine = 180
 	in := ev(15, strings.Repeat("x", 300)) + ev(0, "")
 	var out bytes.Buffer
-	err := Export(&out, iotest.OneByteReader(strings.NewReader(in)), "long.log", false)
+	err := Export(&out, iotest.OneByteReader(strings.NewReader(in)), "long.log", ExportOptions{})
 	if err == nil || !strings.Contains(err.Error(), "long.log:1: line longer than 180 bytes") {
 		t.Errorf("got %v, want a report of line 1 being too long", err)
 	}
@@ -277,11 +279,11 @@ func TestExportLongLine(t *testing.T) {
 
 func TestExportIOErrors(t *testing.T) {
 	boom := errors.New("boom")
-	err := Export(io.Discard, iotest.ErrReader(boom), "r.log", false)
+	err := Export(io.Discard, iotest.ErrReader(boom), "r.log", ExportOptions{})
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "r.log") {
 		t.Errorf("read error: got %v, want it wrapped with the file name", err)
 	}
-	err = Export(failWriter{boom}, bytes.NewReader(goodInput(t)), "w.log", true)
+	err = Export(failWriter{boom}, bytes.NewReader(goodInput(t)), "w.log", ExportOptions{JSON: true})
 	if !errors.Is(err, boom) {
 		t.Errorf("write error: got %v, want %v", err, boom)
 	}
@@ -293,7 +295,7 @@ func (w failWriter) Write([]byte) (int, error) { return 0, w.err }
 
 func TestExportTooManyProblems(t *testing.T) {
 	in := strings.Repeat("junk\n", maxReported+5)
-	err := Export(io.Discard, strings.NewReader(in), "junk.log", false)
+	err := Export(io.Discard, strings.NewReader(in), "junk.log", ExportOptions{})
 	if !errors.Is(err, ErrMalformed) {
 		t.Fatalf("got %v, want ErrMalformed", err)
 	}
@@ -301,7 +303,7 @@ func TestExportTooManyProblems(t *testing.T) {
 	if n := strings.Count(msg, "\n") + 1; n != maxReported+1 {
 		t.Errorf("got %d lines of error, want %d", n, maxReported+1)
 	}
-	if !strings.HasSuffix(msg, "junk.log: 105 malformed lines (first 100 listed)") {
+	if !strings.HasSuffix(msg, "junk.log: 15 malformed lines (first 10 listed)") {
 		t.Errorf("got summary %q", msg[strings.LastIndexByte(msg, '\n')+1:])
 	}
 }
@@ -316,10 +318,13 @@ func FuzzExport(f *testing.F) {
 	for _, l := range strings.SplitAfter(string(hostileInput()), "\n") {
 		f.Add([]byte(l))
 	}
+	f.Add([]byte(sealLine("2026-11-22T10:15:00.123456Z", "7", "final", "events-20261122T100000.000Z.log")))
+	f.Add([]byte(sealLine("2026-11-22T10:15:00.123456Z", "18446744073709551616", "pruned", "x")))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		for _, jsonOut := range []bool{false, true} {
 			var out bytes.Buffer
-			err := Export(&out, bytes.NewReader(in), "fuzz", jsonOut)
+			err := Export(&out, bytes.NewReader(in), "fuzz", ExportOptions{JSON: jsonOut, Header: true,
+				Since: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)})
 			checkExportOutput(t, out.Bytes(), jsonOut)
 			if err != nil && !isPrintable(bytes.ReplaceAll([]byte(err.Error()), []byte{'\n'}, []byte{' '})) {
 				t.Fatalf("error %q is not printable ASCII", err)
@@ -336,7 +341,7 @@ func FuzzExport(f *testing.F) {
 		line := AppendEvent(nil, &meta, &msg)
 		for _, jsonOut := range []bool{false, true} {
 			var out bytes.Buffer
-			if err := Export(&out, bytes.NewReader(line), "fuzz", jsonOut); err != nil {
+			if err := Export(&out, bytes.NewReader(line), "fuzz", ExportOptions{JSON: jsonOut}); err != nil {
 				t.Fatalf("line %q: %v", line, err)
 			}
 			checkExportOutput(t, out.Bytes(), jsonOut)
@@ -354,10 +359,117 @@ func BenchmarkExport(b *testing.B) {
 			b.SetBytes(int64(len(in)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := Export(io.Discard, bytes.NewReader(in), "bench", jsonOut); err != nil {
+				if err := Export(io.Discard, bytes.NewReader(in), "bench", ExportOptions{JSON: jsonOut}); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
+	}
+}
+
+// withLen prefixes rest (the columns after LEN) with its LEN column.
+func withLen(rest string) string {
+	return fmt.Sprintf("%d\t%s\n", len(rest), rest)
+}
+
+func sealLine(time, seq, kind, file string) string {
+	return withLen(strings.Join([]string{time, seq, kind, file, "4096", "12",
+		strings.Repeat("ab", 32), strings.Repeat("0", 64), strings.Repeat("cd", 32)}, "\t"))
+}
+
+// TestExportSeals: seal lines export like the other kinds, so that
+// `export DIR/*.log` takes seals.log too; a seal line with a non-number
+// where a number belongs is refused.
+func TestExportSeals(t *testing.T) {
+	in := sealLine("2026-11-22T10:15:00.123456Z", "7", "final", "events-20261122T100000.000Z.log")
+	var text, js bytes.Buffer
+	if err := Export(&text, strings.NewReader(in), "seals.log", ExportOptions{Header: true}); err != nil {
+		t.Fatal(err)
+	}
+	want := "# TIME\tSEQ\tKIND\tFILE\tBYTES\tLINES\tROOT\tPREV\tMAC\n" +
+		"2026-11-22T10:15:00.123456Z\t7\tfinal\tevents-20261122T100000.000Z.log\t4096\t12\t" +
+		strings.Repeat("ab", 32) + "\t" + strings.Repeat("0", 64) + "\t" + strings.Repeat("cd", 32) + "\n"
+	if text.String() != want {
+		t.Errorf("text:\n got %q\nwant %q", text.String(), want)
+	}
+	if err := Export(&js, strings.NewReader(in), "seals.log", ExportOptions{JSON: true, Header: true}); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(js.Bytes(), &m); err != nil {
+		t.Fatalf("%v: %s", err, js.String())
+	}
+	if m["seq"] != 7.0 || m["kind"] != "final" || m["bytes"] != 4096.0 || m["lines"] != 12.0 || m["mac"] != strings.Repeat("cd", 32) {
+		t.Errorf("JSON: %v", m)
+	}
+	bad := sealLine("2026-11-22T10:15:00.123456Z", "07", "final", "x.log")
+	if err := Export(io.Discard, strings.NewReader(bad), "seals.log", ExportOptions{}); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "SEQ") {
+		t.Errorf("leading zero in SEQ: got %v", err)
+	}
+}
+
+// TestExportHeaderOnKindChange: one header per run of lines of one kind,
+// across calls of one Exporter, and none in JSON.
+func TestExportHeaderOnKindChange(t *testing.T) {
+	ev := eventLines(t)
+	seal := sealLine("2026-11-22T10:15:00.123456Z", "1", "checkpoint", "a.log")
+	in := string(ev[0]) + string(ev[1]) + seal + string(ev[2])
+	e := NewExporter(ExportOptions{Header: true})
+	var out bytes.Buffer
+	for _, part := range []string{in, string(ev[3])} {
+		if err := e.Export(&out, strings.NewReader(part), "mixed"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var heads []string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(l, "# ") {
+			heads = append(heads, strings.SplitN(l, "\t", 3)[1])
+		}
+	}
+	if strings.Join(heads, ",") != "ID,SEQ,ID" {
+		t.Errorf("headers before kinds %v, want ID (events), SEQ (seals), ID (events):\n%s", heads, out.String())
+	}
+	var js bytes.Buffer
+	if err := Export(&js, strings.NewReader(in), "mixed", ExportOptions{JSON: true, Header: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(js.String(), "\n") {
+		if strings.HasPrefix(l, "#") {
+			t.Errorf("header in JSON output: %q", l)
+		}
+	}
+}
+
+// TestExportTimeBounds: --since is inclusive, --until exclusive, both
+// compared with the TIME column at microsecond precision.
+func TestExportTimeBounds(t *testing.T) {
+	var in strings.Builder
+	for _, ts := range []string{"2026-11-22T09:59:59.999999Z", "2026-11-22T10:00:00.000000Z", "2026-11-22T10:30:00.000000Z", "2026-11-22T11:00:00.000000Z"} {
+		in.WriteString(sealLine(ts, "1", "checkpoint", "a.log"))
+	}
+	since := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	until := time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		opts ExportOptions
+		want []string
+	}{
+		{ExportOptions{Since: since}, []string{"10:00:00.000000", "10:30:00", "11:00:00"}},
+		{ExportOptions{Until: until}, []string{"09:59:59", "10:00:00.000000", "10:30:00"}},
+		{ExportOptions{Since: since, Until: until}, []string{"10:00:00.000000", "10:30:00"}},
+	} {
+		var out bytes.Buffer
+		if err := Export(&out, strings.NewReader(in.String()), "seals.log", c.opts); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+		if len(lines) != len(c.want) {
+			t.Fatalf("%+v: got %d lines, want %d:\n%s", c.opts, len(lines), len(c.want), out.String())
+		}
+		for i, w := range c.want {
+			if !strings.Contains(lines[i], w) {
+				t.Errorf("%+v: line %d %q lacks %q", c.opts, i, lines[i], w)
+			}
+		}
 	}
 }
