@@ -220,7 +220,7 @@ func TestRetentionAge(t *testing.T) {
 		}
 	}
 
-	s.startWith("--retain", "720h", "--retain-size", "1GiB")
+	s.startWith("--retain", "30d", "--retain-size", "1GiB")
 	st := s.WaitSecurity(t, "start")
 	var d map[string]any
 	json.Unmarshal([]byte(st[len(st)-1][8]), &d)
@@ -454,5 +454,25 @@ func TestRetentionLostEvent(t *testing.T) {
 	}
 	if out, code := s.Verify(t); code != 0 || !strings.Contains(out, victim+": pruned at seal") {
 		t.Fatalf("verify: exit %d\n%s", code, out)
+	}
+}
+
+// TestRetentionFlags: bad --retain and --retain-size values exit 2 naming
+// the flag, before anything is opened.
+func TestRetentionFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--retain", "5x"},
+		{"--retain", "-1h"},
+		{"--retain", "-3d"},
+		{"--retain", ""},
+		{"--retain-size", "5Q"},
+		{"--retain-size", "-1"},
+		{"--retain-size", ""},
+	} {
+		full := append([]string{"serve", "--dev", "--dir", t.TempDir(), "--listen", freePort(t)}, args...)
+		_, stderr, code := runSealog(t, "", full...)
+		if code != 2 || !strings.Contains(stderr, args[0]) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 naming %s", args, code, stderr, args[0])
+		}
 	}
 }
