@@ -12,9 +12,10 @@ import (
 )
 
 func runKeygen(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("keygen", "keygen --out DIR [--origin NAME]", stdout)
+	fs := newFlagSet("keygen", "keygen --out DIR [--origin NAME] [--verify-key-to FILE|-]", stdout)
 	out := fs.String("out", "", "directory for seal.key (server state), verify.key (keep offline), log.key (checkpoint signer) and log.pub (give to auditors)")
 	origin := fs.String("origin", defaultOrigin(), "the log's name in its signed checkpoints (the log.key/log.pub key name)")
+	verifyTo := fs.String("verify-key-to", "", "write the verify key (K1) here instead of DIR/verify.key; - prints it on stdout, so it never touches this host's disk")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -28,7 +29,24 @@ func runKeygen(args []string, stdout, stderr io.Writer) error {
 	if err := tlog.CheckNoKeys(*out); err != nil {
 		return err
 	}
-	if err := seal.Keygen(*out); err != nil {
+	var vkOut io.Writer
+	vkWhere := *out + "/verify.key"
+	switch *verifyTo {
+	case "":
+	case "-":
+		vkOut, vkWhere = stdout, "stdout"
+	default:
+		f, err := os.OpenFile(*verifyTo, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return usageErrorf("keygen: --verify-key-to %s: %v", *verifyTo, err)
+		}
+		defer f.Close()
+		vkOut, vkWhere = syncedFile{f}, *verifyTo
+	}
+	if err := seal.KeygenTo(*out, vkOut); err != nil {
+		if *verifyTo != "" && *verifyTo != "-" {
+			os.Remove(*verifyTo)
+		}
 		return err
 	}
 	vkey, err := tlog.WriteKeys(*out, *origin)
@@ -38,7 +56,12 @@ func runKeygen(args []string, stdout, stderr io.Writer) error {
 		os.Remove(filepath.Join(*out, seal.VerifyKeyName))
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s/seal.key (give it to sealog serve --seal-key) and %s/verify.key (keep it offline, for sealog verify)\n", *out, *out)
+	if *verifyTo == "-" {
+		fmt.Fprintf(stdout, "printed the verify key above: store it off this host (for sealog verify --verify-key); it was not written to disk\n")
+		fmt.Fprintf(stdout, "wrote %s/seal.key (give it to sealog serve --seal-key)\n", *out)
+	} else {
+		fmt.Fprintf(stdout, "wrote %s/seal.key (give it to sealog serve --seal-key) and the verify key to %s: move it off this host, it can forge the whole chain\n", *out, vkWhere)
+	}
 	fmt.Fprintf(stdout, "wrote %s/log.key (the checkpoint signer, beside seal.key) and %s/log.pub (public: give it to auditors)\n", *out, *out)
 	fmt.Fprintf(stdout, "log.pub: %s\n", vkey)
 	return nil
@@ -57,4 +80,15 @@ func defaultOrigin() string {
 		return "sealog/localhost"
 	}
 	return "sealog/" + h
+}
+
+// syncedFile fsyncs the verify key file once it is written.
+type syncedFile struct{ f *os.File }
+
+func (s syncedFile) Write(p []byte) (int, error) {
+	n, err := s.f.Write(p)
+	if err == nil {
+		err = s.f.Sync()
+	}
+	return n, err
 }

@@ -86,7 +86,7 @@ func BenchmarkVerify(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		res, err := Verify(d.dir, VerifyOptions{Key: &VerifyKey{k: d.k1}}, io.Discard)
+		res, err := Verify(d.dir, VerifyOptions{Key: testVerifyKey(b, d.k1)}, io.Discard)
 		if err != nil || !res.OK {
 			b.Fatalf("got %+v %v, want OK", res, err)
 		}
@@ -117,7 +117,7 @@ func TestVerifySpeed(t *testing.T) {
 	var tv, ts time.Duration
 	for i := range 4 {
 		t0 := time.Now()
-		res, err := Verify(d.dir, VerifyOptions{Key: &VerifyKey{k: d.k1}}, io.Discard)
+		res, err := Verify(d.dir, VerifyOptions{Key: testVerifyKey(t, d.k1)}, io.Discard)
 		if err != nil || !res.OK {
 			t.Fatalf("got %+v %v, want OK", res, err)
 		}

@@ -35,6 +35,11 @@ var (
 	// a seal. The seal itself is durable and the Record returned with this
 	// error is valid; the state is written again before the next seal.
 	ErrKeyPersist = errors.New("evolved key state not persisted")
+	// ErrKeyUnsaved: Seal refused to seal because the evolved key state
+	// of an earlier seal is still not on disk and saving it failed again
+	// (docs/format.md §10.2: fail closed). Nothing was written; the caller
+	// treats it as a write error (back-pressure) and retries.
+	ErrKeyUnsaved = errors.New("key state not saved, no seal until it is")
 	// ErrLocked: another process holds seals.log.
 	ErrLocked = errors.New("seals.log is in use by another process")
 	// ErrSealArgs: Seal was called with a bad kind, file name or count.
@@ -79,9 +84,16 @@ type Chain struct {
 	// line, built in the same pass as the load and grown by every seal.
 	tree *tlog.Tree
 
-	mu             sync.Mutex // guards everything below
-	f              *os.File   // seals.log, O_APPEND, flock'ed
-	st             keyState   // key for the next seal (st.seq) and MAC of the last
+	warnings []string // found at open, for the start event
+
+	mu sync.Mutex // guards everything below
+	f  *os.File   // seals.log, O_APPEND, flock'ed
+	// mem holds the key for the next seal (s.st.seq) and the MAC of the
+	// last, in locked memory outside the Go heap (secret.go); s is mem.s.
+	mem            *secretMem
+	s              *secrets
+	closedSeq      uint64 // Head after Close
+	closedMAC      [32]byte
 	last           map[string]Record
 	torn           TornLine     // interrupted seal line ended by OpenChain
 	pending        *pendingSeal // a seal line not yet complete on disk
@@ -137,29 +149,48 @@ func OpenChain(dir, keyPath string, opt ChainOptions) (*Chain, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
-	st, err := loadState(keyPath)
+	warnings, err := cleanKeyDir(keyPath)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKeyState, err)
+	}
+	c.warnings = warnings
+	mem, err := newSecrets()
 	if err != nil {
 		return nil, err
 	}
-	c.st = st
+	if err := mem.lockErr(); err != nil {
+		c.warnings = append(c.warnings, fmt.Sprintf("%v: the key may be written to swap; raise RLIMIT_MEMLOCK (LimitMEMLOCK=) or run without swap", err))
+	}
+	c.mem, c.s = mem, mem.s
+	scrubStack() // grow the stack before any key is on it
+	if err := loadState(keyPath, c.s); err != nil {
+		mem.free()
+		return nil, err
+	}
 	if err := c.openFile(opt.AppendOnly); err != nil {
-		c.st.wipe()
+		mem.free()
 		return nil, err
 	}
 	if err := c.load(); err != nil {
 		c.f.Close()
-		c.st.wipe()
+		mem.free()
 		return nil, err
 	}
+	scrubStack()
 	if c.torn.Bytes > 0 {
 		if err := c.endTornLine(); err != nil {
 			c.f.Close()
-			c.st.wipe()
+			mem.free()
 			return nil, err
 		}
 	}
 	return c, nil
 }
+
+// Warnings returns what OpenChain found that an operator must know
+// (docs/format.md §10.2): key state copies left in the key directory, a
+// verify key next to the seal key, key memory that could not be locked.
+func (c *Chain) Warnings() []string { return c.warnings }
 
 // TornLine describes an interrupted seal line found at the end of
 // seals.log by OpenChain.
@@ -235,10 +266,10 @@ func (c *Chain) load() error {
 	var (
 		lastSeq uint64
 		lastMAC [32]byte
-		key     [32]byte // key for seal keySeq, once SEQ reaches the state's
-		keySeq  uint64
+		keySeq  uint64 // c.s.key2 is the key for seal keySeq, once SEQ reaches the state's
 	)
-	defer wipe(&key)
+	st := &c.s.st
+	defer clear(c.s.key2[:])
 	err = readSeals(r, func(e *sealEntry) error {
 		switch e.kind {
 		case entryBad:
@@ -256,25 +287,25 @@ func (c *Chain) load() error {
 		if !e.linked {
 			return fmt.Errorf("%s: line %d: %w: seal %d: %w", c.path, e.line, ErrChain, rec.Seq, e.err)
 		}
-		if rec.Seq >= c.st.seq {
-			// Lines the key state has not caught up with: check them with it.
-			k, ks := key, keySeq
-			if ks == 0 {
-				k, ks = c.st.key, c.st.seq
-				if rec.Prev != c.st.prev {
+		if rec.Seq >= st.seq {
+			// Lines the key state has not caught up with: check them with
+			// a copy of its key in key2, evolved line by line.
+			if keySeq == 0 {
+				if rec.Prev != st.prev {
 					return fmt.Errorf("%s: line %d: %w: seal %d PREV differs from the key state's prev", c.keyPath, e.line, ErrKeyState, rec.Seq)
 				}
+				c.s.key2, keySeq = st.key, st.seq
 			}
-			if ks != rec.Seq {
-				return fmt.Errorf("%s: line %d: %w: seal %d does not follow the key state's seq %d", c.keyPath, e.line, ErrKeyState, rec.Seq, ks)
+			if keySeq != rec.Seq {
+				return fmt.Errorf("%s: line %d: %w: seal %d does not follow the key state's seq %d", c.keyPath, e.line, ErrKeyState, rec.Seq, keySeq)
 			}
-			if mac := computeMAC(&k, e.body); !hmac.Equal(mac[:], rec.MAC[:]) {
+			var mac [32]byte
+			c.s.sealMAC(&c.s.key2, e.body, &mac)
+			if !hmac.Equal(mac[:], rec.MAC[:]) {
 				return fmt.Errorf("%s: line %d: %w: seal %d MAC does not match the key state", c.keyPath, e.line, ErrKeyState, rec.Seq)
 			}
-			next := evolve(k)
-			wipe(&k)
-			wipe(&key)
-			key, keySeq = next, ks+1
+			c.s.evolveKey(&c.s.key2)
+			keySeq++
 		}
 		lastSeq, lastMAC = rec.Seq, rec.MAC
 		c.last[rec.File] = *rec
@@ -294,14 +325,14 @@ func (c *Chain) load() error {
 	case keySeq != 0:
 		// Crash between the seal line's fsync and the state's save:
 		// move the state past the last seal and persist it before use.
-		c.st.wipe()
-		c.st = keyState{seq: keySeq, key: key, prev: lastMAC}
-		if err := saveState(c.keyPath, &c.st); err != nil {
+		st.seq, st.key, st.prev = keySeq, c.s.key2, lastMAC
+		clear(c.s.key2[:])
+		if err := saveState(c.keyPath, c.s); err != nil {
 			return fmt.Errorf("%w: %w", ErrKeyState, err)
 		}
-	case lastSeq+1 != c.st.seq:
-		return fmt.Errorf("key state %s: %w: it is at seq %d but %s ends at seal %d", c.keyPath, ErrKeyState, c.st.seq, c.path, lastSeq)
-	case lastMAC != c.st.prev:
+	case lastSeq+1 != st.seq:
+		return fmt.Errorf("key state %s: %w: it is at seq %d but %s ends at seal %d", c.keyPath, ErrKeyState, st.seq, c.path, lastSeq)
+	case lastMAC != st.prev:
 		return fmt.Errorf("key state %s: %w: its prev is not the MAC of seal %d in %s", c.keyPath, ErrKeyState, lastSeq, c.path)
 	}
 	return nil
@@ -309,7 +340,7 @@ func (c *Chain) load() error {
 
 // Seal appends one seal line (SPEC §4 columns) for the first bytes of
 // file, fsyncs seals.log, THEN evolves K(n+1) = HMAC-SHA256(Kn, "sealog key
-// evolution"), wipes Kn and persists the state atomically. Callers must
+// evolution"), wipes Kn and overwrites the state file in place. Callers must
 // have fsynced the file's data first. lines is the number of LF-terminated
 // lines among those bytes and sum their SHA-256.
 //
@@ -343,24 +374,28 @@ func (c *Chain) Seal(kind Kind, file string, bytes, lines int64, sum [32]byte) (
 		}
 	}
 	if c.persistPending {
-		// A failed persist is retried first; if it fails again we still
-		// seal: the key on disk is old either way, and OpenChain recovers.
-		if saveState(c.keyPath, &c.st) == nil {
-			c.persistPending = false
+		// Fail closed (docs/format.md §10.2): no seal with a key the disk
+		// does not know. The caller retries, as for a write error.
+		if err := saveState(c.keyPath, c.s); err != nil {
+			return Record{}, fmt.Errorf("seal %s: %w: %w", file, ErrKeyUnsaved, err)
 		}
+		c.persistPending = false
 	}
+	st := &c.s.st
 	r := Record{
-		Seq:   c.st.seq,
-		Time:  c.now().UTC().Truncate(time.Microsecond),
-		Kind:  kind,
-		File:  file,
-		Bytes: bytes,
-		Lines: lines,
-		Root:  sum,
-		Prev:  c.st.prev,
+		Seq:    st.seq,
+		Time:   c.now().UTC().Truncate(time.Microsecond),
+		Kind:   kind,
+		File:   file,
+		Bytes:  bytes,
+		Lines:  lines,
+		Root:   sum,
+		Prev:   st.prev,
 	}
 	c.buf = appendBody(c.buf[:0], &r)
-	r.MAC = computeMAC(&c.st.key, c.buf)
+	scrubStack() // grow the stack first, see scrubStack
+	c.s.sealMAC(&st.key, c.buf, &r.MAC)
+	scrubStack()
 	c.buf = appendLine(c.buf[:0], &r)
 	n, err := c.f.Write(c.buf)
 	if err != nil && n == 0 {
@@ -390,10 +425,11 @@ func (c *Chain) finishPending() (Record, error) {
 	c.pending = nil
 	r, file := p.rec, p.rec.File
 	// SPEC §4: the seal line is durable; now evolve and forget Kn.
-	next := evolve(c.st.key)
-	c.st.wipe()
-	c.st = keyState{seq: r.Seq + 1, key: next, prev: r.MAC}
-	wipe(&next)
+	st := &c.s.st
+	scrubStack()
+	c.s.evolveKey(&st.key)
+	scrubStack()
+	st.seq, st.prev = r.Seq+1, r.MAC
 	c.last[file] = r
 	c.tree.Append(p.leaf)
 	if c.onSeal != nil {
@@ -410,11 +446,27 @@ func (c *Chain) finishPending() (Record, error) {
 	if c.sealed != nil {
 		c.sealed(c.tree.Head())
 	}
-	if err := saveState(c.keyPath, &c.st); err != nil {
+	if err := saveState(c.keyPath, c.s); err != nil {
 		c.persistPending = true
 		return r, fmt.Errorf("seal %s: %w: %w", file, ErrKeyPersist, err)
 	}
 	return r, nil
+}
+
+// SaveKeyState saves the evolved key state again after a seal returned
+// an error wrapping ErrKeyPersist; nil when it is on disk. Until it is,
+// Seal refuses to seal (ErrKeyUnsaved).
+func (c *Chain) SaveKeyState() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.persistPending || c.s == nil {
+		return nil
+	}
+	if err := saveState(c.keyPath, c.s); err != nil {
+		return fmt.Errorf("%w: %w", ErrKeyPersist, err)
+	}
+	c.persistPending = false
+	return nil
 }
 
 // Last returns the last seal of the file name found in seals.log or made
@@ -436,7 +488,10 @@ func (c *Chain) SealsTree() *tlog.Tree { return c.tree }
 func (c *Chain) Head() (seq uint64, mac [32]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.st.seq - 1, c.st.prev
+	if c.s == nil {
+		return c.closedSeq, c.closedMAC
+	}
+	return c.s.st.seq - 1, c.s.st.prev
 }
 
 // Close persists a pending key state, closes seals.log and wipes the key.
@@ -453,7 +508,7 @@ func (c *Chain) Close() error {
 		}
 	}
 	if c.persistPending {
-		if err := saveState(c.keyPath, &c.st); err != nil {
+		if err := saveState(c.keyPath, c.s); err != nil {
 			errs = append(errs, fmt.Errorf("%w: %w", ErrKeyPersist, err))
 		}
 		c.persistPending = false
@@ -462,6 +517,8 @@ func (c *Chain) Close() error {
 		errs = append(errs, fmt.Errorf("%s: %w", c.path, err))
 	}
 	c.f = nil
-	c.st.wipe()
+	c.closedSeq, c.closedMAC = c.s.st.seq-1, c.s.st.prev
+	c.mem.free()
+	c.s = nil
 	return errors.Join(errs...)
 }

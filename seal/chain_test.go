@@ -109,7 +109,7 @@ func TestLoadVerifyKey(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := hex.EncodeToString(k.k[:]); got != hexKey {
+			if got := hex.EncodeToString(k.secrets().key2[:]); got != hexKey {
 				t.Fatalf("got %s, want %s", got, hexKey)
 			}
 		})
@@ -183,7 +183,7 @@ func TestChainReopenContinues(t *testing.T) {
 		t.Fatalf("Last after seal: got %+v, want %+v", got, r4)
 	}
 	d.close()
-	st, err := loadState(d.keyPath)
+	st, err := loadStateT(d.keyPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestChainCrashBeforePersist(t *testing.T) {
 		if seq, mac := d.c.Head(); seq != last.Seq || mac != last.MAC {
 			t.Fatalf("lost %d: got head %s, want %s", lost, FormatHead(seq, mac), FormatHead(last.Seq, last.MAC))
 		}
-		st, err := loadState(d.keyPath)
+		st, err := loadStateT(d.keyPath)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -347,7 +347,7 @@ func TestForwardSecurity(t *testing.T) {
 		recs = append(recs, d.seal(KindCheckpoint, ev1))
 	}
 	d.close()
-	held, err := loadState(d.keyPath) // what an intruder reads today
+	held, err := loadStateT(d.keyPath) // what an intruder reads today
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,8 +389,8 @@ func TestForwardSecurity(t *testing.T) {
 		}
 	}
 	// And the chain itself no longer holds any old key in memory.
-	if d.c.st.key != ([32]byte{}) {
-		t.Fatal("closed chain still holds a key")
+	if d.c.s != nil || d.c.mem.b != nil {
+		t.Fatal("closed chain still holds its key memory")
 	}
 }
 
@@ -522,10 +522,45 @@ func TestSealKeyPersistFails(t *testing.T) {
 		t.Fatalf("got seal %d, want 2", r2.Seq)
 	}
 	d.close()
-	st, err := loadState(d.keyPath)
+	st, err := loadStateT(d.keyPath)
 	if err != nil || st.seq != 3 {
 		t.Fatalf("got state seq %d %v, want 3", st.seq, err)
 	}
 	res, report := d.verify(nil)
 	mustPass(t, res, report)
+}
+
+// TestHMACMatchesCryptoHMAC: the chain's own HMAC-SHA256 (hmac.go) gives
+// crypto/hmac's result for messages of every length around the block
+// boundaries, and leaves no state behind.
+func TestHMACMatchesCryptoHMAC(t *testing.T) {
+	m, err := newSecrets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.free()
+	msg := make([]byte, 300)
+	for i := range msg {
+		msg[i] = byte(i*7 + 3)
+	}
+	for n := range len(msg) {
+		var key [32]byte
+		for i := range key {
+			key[i] = byte(n + i*13)
+		}
+		var got [32]byte
+		m.s.sealMAC(&key, msg[:n], &got)
+		if want := computeMAC(&key, msg[:n]); got != want {
+			t.Fatalf("message of %d bytes: got %x, want %x", n, got, want)
+		}
+		if m.s.mac != (hmacWork{}) {
+			t.Fatalf("message of %d bytes: HMAC state not wiped", n)
+		}
+	}
+	k := [32]byte{1, 2, 3}
+	want := evolve(k)
+	m.s.evolveKey(&k)
+	if k != want {
+		t.Fatalf("evolveKey: got %x, want %x", k, want)
+	}
 }

@@ -1,4 +1,4 @@
-// Package seal owns the forward-secure HMAC chain of SPEC §4: the key
+// Package seal owns the forward-secure HMAC chain of docs/format.md §4: the key
 // material (keygen, the server's evolving key state, the offline verify
 // key), the seal lines of DIR/seals.log, and the offline verifier.
 //
@@ -10,7 +10,15 @@
 // this package never depends on rotate), must not print except to the
 // writers it is given, and must never write anything when verifying.
 //
-// Key evolution (SPEC §4): K(n+1) = HMAC-SHA256(Kn, "sealog key evolution").
-// The server holds only the current key; the verifier derives every Kn
-// from K1, the verify key, which is kept offline.
+// Key evolution (docs/format.md §4): K(n+1) = HMAC-SHA256(Kn, "sealog key
+// evolution"). The server holds only the current key; the verifier derives
+// every Kn from K1, the verify key, which is kept offline. Key hygiene
+// (docs/format.md §10.2) is secret.go's job: every key byte lives in
+// locked pages outside the Go heap and is wiped when replaced; the HMAC
+// of the chain is hmac.go's, over those pages; the key state is
+// overwritten in place on disk (key.go), never renamed.
+//
+// seals.log has one reader, readSeals (sealsfile.go), for the server's
+// start-up (OpenChain) and for verify, so that they agree on what a valid
+// chain is.
 package seal

@@ -2,6 +2,8 @@ package seal
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -62,7 +64,8 @@ func testKey(t testing.TB) (keyPath string, k1 [32]byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return filepath.Join(kd, SealKeyName), vk.k
+	defer vk.Wipe()
+	return filepath.Join(kd, SealKeyName), vk.secrets().key2
 }
 
 // logDir is a log directory under construction: files written with
@@ -157,7 +160,7 @@ func (d *logDir) verify(head *Head) (Result, string) {
 func verifyDir(t testing.TB, dir string, k1 [32]byte, head *Head) (Result, string) {
 	t.Helper()
 	var out bytes.Buffer
-	res, err := Verify(dir, VerifyOptions{Key: &VerifyKey{k: k1}, Head: head}, &out)
+	res, err := Verify(dir, VerifyOptions{Key: testVerifyKey(t, k1), Head: head}, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,3 +251,43 @@ func mustContain(t *testing.T, report string, want string) {
 }
 
 var _ = fmt.Sprint
+
+// testVerifyKey holds k1 as verify does, wiped when the test ends.
+func testVerifyKey(t testing.TB, k1 [32]byte) *VerifyKey {
+	t.Helper()
+	k, err := newVerifyKey(&k1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(k.Wipe)
+	return k
+}
+
+// loadStateT reads a key state into ordinary memory, for tests.
+func loadStateT(path string) (keyState, error) {
+	m, err := newSecrets()
+	if err != nil {
+		return keyState{}, err
+	}
+	defer m.free()
+	if err := loadState(path, m.s); err != nil {
+		return keyState{}, err
+	}
+	return m.s.st, nil
+}
+
+// evolve and computeMAC are the key evolution and the seal MAC computed
+// with crypto/hmac: a reference the chain's own HMAC must agree with.
+func evolve(k [32]byte) (next [32]byte) {
+	m := hmac.New(sha256.New, k[:])
+	m.Write(evolveLabel)
+	m.Sum(next[:0])
+	return next
+}
+
+func computeMAC(key *[32]byte, body []byte) (mac [32]byte) {
+	m := hmac.New(sha256.New, key[:])
+	m.Write(body)
+	m.Sum(mac[:0])
+	return mac
+}

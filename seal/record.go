@@ -2,8 +2,6 @@ package seal
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -67,25 +65,19 @@ const timeLen = len("2026-11-22T10:15:00.123456Z")
 // evolveLabel is the message of the key evolution HMAC (SPEC §4).
 var evolveLabel = []byte("sealog key evolution")
 
-// evolve returns K(n+1) = HMAC-SHA256(Kn, "sealog key evolution").
-func evolve(k [32]byte) (next [32]byte) {
-	m := hmac.New(sha256.New, k[:])
-	m.Write(evolveLabel)
-	m.Sum(next[:0])
-	return next
+// evolveKey replaces *key, K(n), by K(n+1) = HMAC-SHA256(Kn, "sealog key
+// evolution") (docs/format.md §4), in place: no copy of either key is
+// left anywhere but in s.
+func (s *secrets) evolveKey(key *[32]byte) {
+	s.mac.sum(key, evolveLabel, &s.next)
+	*key = s.next
+	clear(s.next[:])
 }
 
-// wipe overwrites key material we hold. Go may have copied it elsewhere
-// (the HMAC's pads, the stack); this is the best the language allows.
-func wipe(k *[32]byte) { clear(k[:]) }
-
-// computeMAC returns HMAC-SHA256(key, body) where body is columns 2–9
-// of a seal line joined by TAB.
-func computeMAC(key *[32]byte, body []byte) (mac [32]byte) {
-	m := hmac.New(sha256.New, key[:])
-	m.Write(body)
-	m.Sum(mac[:0])
-	return mac
+// sealMAC writes HMAC-SHA256(key, body) to out, where body is columns
+// 2–9 of a seal line joined by TAB.
+func (s *secrets) sealMAC(key *[32]byte, body []byte, out *[32]byte) {
+	s.mac.sum(key, body, out)
 }
 
 // appendBody appends columns 2–9 of r (the MAC input) joined by TAB.

@@ -722,40 +722,44 @@ func fileType(m os.FileMode) string {
 // (docs/format.md §4): it holds K(seq) and forgets every key behind it.
 // A seal whose SEQ lies behind the cursor, or further ahead than the
 // evolution budget reaches, is not MAC-checked; verify reports it and goes
-// on, so the work stays linear in the bytes of seals.log.
+// on, so the work stays linear in the bytes of seals.log. The keys live in
+// the VerifyKey's secret memory: K1 in key2, the cursor's key in st.key.
 type keyCursor struct {
-	key    [32]byte // K(seq)
-	seq    uint64
+	s      *secrets
 	budget int64 // evolutions still allowed to skip over a SEQ gap
 }
 
 func newKeyCursor(k1 *VerifyKey) *keyCursor {
-	c := &keyCursor{seq: 1, budget: keyBudgetStart}
-	c.key = k1.k
-	return c
+	s := k1.secrets()
+	s.st = keyState{seq: 1, key: s.key2}
+	scrubStack() // grow the stack before any key is on it
+	return &keyCursor{s: s, budget: keyBudgetStart}
 }
 
-// mac returns HMAC-SHA256(K(s), body), moving the cursor to s, or false
-// when K(s) is behind the cursor or out of the budget's reach.
-func (c *keyCursor) mac(s uint64, body []byte) (mac [32]byte, ok bool) {
-	if s < c.seq || s-c.seq > uint64(c.budget) {
+// mac returns HMAC-SHA256(K(seq), body), moving the cursor to seq, or
+// false when K(seq) is behind the cursor or out of the budget's reach.
+func (c *keyCursor) mac(seq uint64, body []byte) (mac [32]byte, ok bool) {
+	st := &c.s.st
+	if seq < st.seq || seq-st.seq > uint64(c.budget) {
 		return mac, false
 	}
-	for c.seq < s {
+	for st.seq < seq {
 		c.evolve()
 		c.budget--
 	}
-	return computeMAC(&c.key, body), true
+	c.s.sealMAC(&st.key, body, &mac)
+	scrubStack()
+	return mac, true
 }
 
 // advance moves the cursor past a seal whose MAC verified.
 func (c *keyCursor) advance() { c.evolve() }
 
 func (c *keyCursor) evolve() {
-	next := evolve(c.key)
-	c.key = next
-	wipe(&next)
-	c.seq++
+	c.s.evolveKey(&c.s.st.key)
+	c.s.st.seq++
+	scrubStack()
 }
 
-func (c *keyCursor) wipe() { wipe(&c.key) }
+// wipe forgets the cursor's key; K1 stays with the VerifyKey.
+func (c *keyCursor) wipe() { c.s.st = keyState{} }

@@ -12,17 +12,29 @@ import (
 
 // sealed takes the result of a seal the syncer made of snap of file. A
 // failed seal is made again here, under p.mu, which holds clients back
-// until it succeeds (the chain finishes a seal line it began); an unsaved
-// key state is only a warning (see sealFile).
+// until it succeeds (the chain finishes a seal line it began); so is the
+// save of an evolved key state that failed after a seal (see sealFile).
 func (p *pipeline) sealed(file *rotate.File, kind seal.Kind, snap snapshot, rec seal.Record, err error) seal.Record {
 	if err == nil {
 		return rec
 	}
 	if errors.Is(err, seal.ErrKeyPersist) {
-		fmt.Fprintf(p.stderr, "sealog: warning: %v\n", err)
+		p.saveKeyRetrying(err)
 		return rec
 	}
 	return p.sealFile(file, kind, snap)
+}
+
+// saveKeyRetrying saves the evolved key state until it is on disk,
+// holding clients back meanwhile: sealog does not go on sealing with a key
+// the disk does not know (fail closed, docs/format.md §10.2). The failure
+// is a write error naming the key file.
+func (p *pipeline) saveKeyRetrying(err error) {
+	for err != nil {
+		p.fail(p.cfg.KeyPath, "save key state", err)
+		err = p.chain.SaveKeyState()
+	}
+	p.recovered()
 }
 
 // sealFile asks the chain for a seal of the prefix snap of file, which
@@ -41,10 +53,13 @@ func (p *pipeline) sealFile(file *rotate.File, kind seal.Kind, snap snapshot) se
 		}
 		if errors.Is(err, seal.ErrKeyPersist) {
 			// The seal is durable; only the evolved key state is not
-			// saved yet. The chain saves it again before the next seal,
-			// and a restart evolves past the seal line anyway.
-			fmt.Fprintf(p.stderr, "sealog: warning: %v\n", err)
+			// saved. Nothing is sealed until it is.
+			p.saveKeyRetrying(err)
 			break
+		}
+		if errors.Is(err, seal.ErrKeyUnsaved) {
+			p.fail(p.cfg.KeyPath, "save key state", err)
+			continue
 		}
 		p.fail("seals.log", "seal", err)
 	}

@@ -32,6 +32,9 @@ type Server struct {
 	ids    *writer.IDGen
 	pipe   *pipeline
 	chain  *seal.Chain
+	// keyWarnings: key files where they should not be, key memory not
+	// locked (for stderr and the start event).
+	keyWarnings []string
 	// checkpoints signs and writes DIR/checkpoint after every seal; nil
 	// without a log key.
 	checkpoints *tlog.Publisher
@@ -127,6 +130,10 @@ func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*S
 		return nil, fmt.Errorf("open seal chain in %s: %w", cfg.Dir, err)
 	}
 	s.chain = chain
+	s.keyWarnings = append(chain.Warnings(), verifyKeyInDir(cfg.Dir, cfg.KeyPath)...)
+	for _, w := range s.keyWarnings {
+		fmt.Fprintf(stderr, "sealog: warning: %s\n", w)
+	}
 	if size, root := chain.SealsTree().Head(); s.checkpoints != nil && size > 0 {
 		// The checkpoint of the chain as found, unless DIR/checkpoint
 		// says it already: it may be missing (the log key is new) or
@@ -242,6 +249,7 @@ func (s *Server) startEvent(listeners []string, chattr bool) {
 			fmt.Fprintf(s.stderr, "sealog: warning: %s\n", w)
 		}
 	}
+	warnings = append(warnings, s.keyWarnings...)
 	if len(warnings) > 0 {
 		d.Str("warning", strings.Join(warnings, "; "))
 	}
@@ -494,3 +502,21 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // Dir is the log directory (for messages and tests).
 func (s *Server) Dir() string { return filepath.Clean(s.cfg.Dir) }
+
+// verifyKeyInDir warns about a verify key inside the log directory (at its
+// top or one level down, where --dev keeps its keys): anyone who can read
+// the logs could forge the whole chain with it (docs/format.md §10.2).
+func verifyKeyInDir(dir, keyPath string) []string {
+	var found []string
+	besideSealKey := filepath.Join(filepath.Dir(keyPath), seal.VerifyKeyName) // warned about by the chain
+	for _, pat := range []string{seal.VerifyKeyName, "*/" + seal.VerifyKeyName} {
+		m, _ := filepath.Glob(filepath.Join(dir, pat))
+		for _, p := range m {
+			if p == besideSealKey {
+				continue
+			}
+			found = append(found, fmt.Sprintf("%s is inside --dir: the verify key lets anyone who reads it forge the whole chain; move it off this host", p))
+		}
+	}
+	return found
+}

@@ -39,7 +39,7 @@ RELP_PEERS="rsyslog-relp haproxy"
 
 # The other real tools the suites use: systemd-analyze and
 # systemd-socket-activate (no running systemd needed), mkfs.ext4 and loop
-# mounts for the disk-full and retention tests, openssl s_client, util-linux logger,
+# mounts for the disk-full, retention and key-hygiene tests, openssl s_client, util-linux logger,
 # chattr/lsattr, capsh for the no-capability test; ssh-keygen, ssh-agent
 # and ssh-add, which hold the key of the witness test's litewitness.
 TOOLS="systemd e2fsprogs util-linux mount openssl libcap2-bin bsdutils openssh-client"

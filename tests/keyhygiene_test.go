@@ -1,0 +1,349 @@
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Key hygiene as an intruder with root on the log host tests it
+// (docs/format.md §10.2): read the process memory of a running serve, and
+// the raw blocks of its file system, for any key older than the current
+// one — raw, as hex, or as the HMAC pads and hash states that compute
+// MACs as well as the key does.
+
+// chainKeys returns K1 … K(n) derived from K1 (index 0 unused).
+func chainKeys(k1 [32]byte, n int) [][32]byte {
+	keys := make([][32]byte, n+1)
+	keys[1] = k1
+	for i := 2; i <= n; i++ {
+		m := hmac.New(sha256.New, keys[i-1][:])
+		m.Write([]byte("sealog key evolution"))
+		m.Sum(keys[i][:0])
+	}
+	return keys
+}
+
+// keyForms are the byte strings that give key k away: the key, its hex,
+// the first half of K⊕ipad and K⊕opad (the second half is the pad byte
+// alone), and SHA-256's state after either padded block, as big-endian
+// bytes and as the little-endian words a digest holds in memory.
+func keyForms(k [32]byte) map[string][]byte {
+	forms := map[string][]byte{
+		"raw": k[:],
+		"hex": []byte(hex.EncodeToString(k[:])),
+	}
+	for _, p := range []struct {
+		name string
+		b    byte
+	}{{"ipad", 0x36}, {"opad", 0x5c}} {
+		var block [64]byte
+		for i := range block {
+			block[i] = p.b
+		}
+		for i, c := range k {
+			block[i] ^= c
+		}
+		forms[p.name] = append([]byte(nil), block[:32]...)
+		h := sha256.New()
+		h.Write(block[:])
+		st, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+		if err != nil {
+			panic(err)
+		}
+		be := st[4:36] // "sha\x03", then the eight state words big-endian
+		forms[p.name+" state"] = append([]byte(nil), be...)
+		le := make([]byte, 32)
+		for i := range 8 {
+			binary.LittleEndian.PutUint32(le[4*i:], binary.BigEndian.Uint32(be[4*i:]))
+		}
+		forms[p.name+" state (words)"] = le
+	}
+	return forms
+}
+
+// finder looks for many patterns of at least 8 bytes at once.
+type finder struct {
+	first map[uint64][]finderPat
+	seen  map[string]bool // names found
+}
+
+type finderPat struct {
+	name string
+	b    []byte
+}
+
+func newFinder() *finder {
+	return &finder{first: map[uint64][]finderPat{}, seen: map[string]bool{}}
+}
+
+func (f *finder) add(name string, b []byte) {
+	k := binary.LittleEndian.Uint64(b)
+	f.first[k] = append(f.first[k], finderPat{name, b})
+}
+
+// scan looks through b; patterns may straddle calls only if the caller
+// overlaps the buffers it passes.
+func (f *finder) scan(b []byte) {
+	for i := 0; i+8 <= len(b); i++ {
+		ps, ok := f.first[binary.LittleEndian.Uint64(b[i:])]
+		if !ok {
+			continue
+		}
+		for _, p := range ps {
+			if bytes.HasPrefix(b[i:], p.b) {
+				f.seen[p.name] = true
+			}
+		}
+	}
+}
+
+// scanProcess reads every readable mapping of pid through /proc/PID/mem.
+func (f *finder) scanProcess(t *testing.T, pid int) (scanned int64) {
+	t.Helper()
+	maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := os.Open(fmt.Sprintf("/proc/%d/mem", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	const chunk, overlap = 1 << 20, 128
+	buf := make([]byte, chunk+overlap)
+	sc := bufio.NewScanner(bytes.NewReader(maps))
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 2 || fields[1][0] != 'r' {
+			continue
+		}
+		if len(fields) >= 6 && (fields[5] == "[vvar]" || fields[5] == "[vsyscall]" || fields[5] == "[vvar_vclock]") {
+			continue
+		}
+		lo, hi, _ := strings.Cut(fields[0], "-")
+		start, err1 := strconv.ParseUint(lo, 16, 64)
+		end, err2 := strconv.ParseUint(hi, 16, 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		for off := start; off < end; off += chunk {
+			n := min(uint64(len(buf)), end-off)
+			k, _ := mem.ReadAt(buf[:n], int64(off))
+			if k > 0 {
+				f.scan(buf[:k])
+				scanned += int64(k)
+			}
+		}
+	}
+	return scanned
+}
+
+// sealCount is the number of complete seal lines in dir's seals.log.
+func sealCount(t *testing.T, dir string) int {
+	b, err := os.ReadFile(filepath.Join(dir, "seals.log"))
+	if err != nil {
+		return 0
+	}
+	return bytes.Count(b, []byte{'\n'})
+}
+
+// readK1 reads a verify key file.
+func readK1(t *testing.T, path string) [32]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k [32]byte
+	if _, err := hex.Decode(k[:], bytes.TrimSpace(b)); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// sealMany sends events until the server has made at least n seals.
+func sealMany(t *testing.T, s *Sealog, dir string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for i := 0; sealCount(t, dir) < n; i++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d seals after 60 s, want %d:\n%s", sealCount(t, dir), n, s.Stderr())
+		}
+		s.Send(t, "<13>1 2026-12-07T04:00:00Z host app - - - key hygiene "+strconv.Itoa(i))
+		time.Sleep(30 * time.Millisecond)
+	}
+}
+
+// TestKeyMemoryForgetsOldKeys: after n seals, no K_m with m <= n is in
+// the memory of the running serve in any form of keyForms. The current
+// key K(n+1) must be found: that proves the scan reads the right memory.
+func TestKeyMemoryForgetsOldKeys(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to read another process's memory (/proc/PID/mem)")
+	}
+	s := startSealog(t, "--seal-interval", "20ms", "--fsync-interval", "10ms")
+	const want = 40
+	sealMany(t, s, s.Dir, want)
+	// Let the last seals settle: no new data, so no new checkpoint.
+	time.Sleep(300 * time.Millisecond)
+	n := sealCount(t, s.Dir)
+	keys := chainKeys(readK1(t, filepath.Join(s.KeyDir, "verify.key")), n+1)
+	f := newFinder()
+	for m := 1; m <= n+1; m++ {
+		for name, b := range keyForms(keys[m]) {
+			f.add(fmt.Sprintf("K%d %s", m, name), b)
+		}
+	}
+	scanned := f.scanProcess(t, s.cmd.Process.Pid)
+	if after := sealCount(t, s.Dir); after != n {
+		t.Fatalf("seals went on during the scan (%d, then %d); the result would not say which key is current", n, after)
+	}
+	var old []string
+	for name := range f.seen {
+		var m int
+		fmt.Sscanf(name, "K%d", &m)
+		if m <= n {
+			old = append(old, name)
+		}
+	}
+	if !f.seen[fmt.Sprintf("K%d raw", n+1)] {
+		t.Fatalf("the current key K%d is not in the %d bytes scanned: the scan does not see the key memory", n+1, scanned)
+	}
+	if len(old) > 0 {
+		t.Fatalf("after %d seals, %d forms of earlier keys are in serve's memory (%d bytes scanned): %s",
+			n, len(old), scanned, strings.Join(sortedStrings(old), ", "))
+	}
+	t.Logf("%d seals; %d bytes of serve's memory scanned; only the current key K%d found", n, scanned, n+1)
+}
+
+func sortedStrings(s []string) []string {
+	out := append([]string(nil), s...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+// TestKeyDiskExt4: keygen (printing K1 instead of writing it) and serve on
+// a real ext4 file system in a loop image; after unmounting, the raw image
+// holds no earlier key state and no K1, in any form: the state is
+// overwritten in place, never written anew and renamed.
+func TestKeyDiskExt4(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (mkfs.ext4 and mount -o loop)")
+	}
+	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
+		t.Skip("needs mkfs.ext4 (e2fsprogs)")
+	}
+	img := filepath.Join(t.TempDir(), "ext4.img")
+	mnt := t.TempDir()
+	run := func(name string, args ...string) {
+		t.Helper()
+		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		}
+	}
+	f, err := os.Create(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(64 << 20)
+	f.Close()
+	run("mkfs.ext4", "-q", "-F", img)
+	if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a loop image here: %v\n%s", err, out)
+	}
+	mounted := true
+	defer func() {
+		if mounted {
+			exec.Command("umount", mnt).Run()
+		}
+	}()
+
+	keyDir := filepath.Join(mnt, "keys")
+	out, errOut, code := runSealog(t, "", "keygen", "--out", keyDir, "--verify-key-to", "-")
+	if code != 0 {
+		t.Fatalf("keygen --verify-key-to -: exit %d\n%s%s", code, out, errOut)
+	}
+	var k1 [32]byte
+	hexK1 := firstHexLine(out)
+	if _, err := hex.Decode(k1[:], []byte(hexK1)); err != nil || len(hexK1) != 64 {
+		t.Fatalf("keygen --verify-key-to - printed no verify key on stdout:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(keyDir, "verify.key")); err == nil {
+		t.Fatal("keygen --verify-key-to - wrote verify.key anyway")
+	}
+
+	s := &Sealog{t: t, PKI: newPKI(t), Dir: filepath.Join(mnt, "logs"), KeyDir: keyDir}
+	s.startWith("--seal-interval", "20ms", "--fsync-interval", "10ms")
+	sealMany(t, s, s.Dir, 30)
+	if code := s.Stop(); code != 0 {
+		t.Fatalf("serve exited %d:\n%s", code, s.Stderr())
+	}
+	n := sealCount(t, s.Dir)
+	state, err := os.ReadFile(filepath.Join(keyDir, "seal.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clearAttributes(s.Dir)
+	run("sync")
+	run("umount", mnt)
+	mounted = false
+
+	raw, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := chainKeys(k1, n+1)
+	var found []string
+	for m := 1; m <= n; m++ {
+		for name, b := range keyForms(keys[m]) {
+			if bytes.Contains(raw, b) {
+				found = append(found, fmt.Sprintf("K%d %s", m, name))
+			}
+		}
+	}
+	if !bytes.Contains(raw, []byte(hex.EncodeToString(keys[n+1][:]))) || !bytes.Contains(raw, state) {
+		t.Fatalf("the current state (K%d) is not in the raw image: the scan does not see the file's blocks", n+1)
+	}
+	if c := bytes.Count(raw, []byte("sealog-key-state 1\nseq=")); c != 1 {
+		found = append(found, fmt.Sprintf("%d key states in the image, want 1", c))
+	}
+	if len(found) > 0 {
+		t.Fatalf("after %d seals the raw ext4 image holds earlier keys: %s", n, strings.Join(sortedStrings(found), ", "))
+	}
+	t.Logf("%d seals; the %d MiB image holds only the current state (K%d)", n, len(raw)>>20, n+1)
+}
+
+// firstHexLine returns the first line of out that is 64 hex digits.
+func firstHexLine(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimSpace(l)
+		if len(l) == 64 {
+			if _, err := hex.DecodeString(l); err == nil {
+				return l
+			}
+		}
+	}
+	return ""
+}
+
+var _ = io.EOF
