@@ -302,7 +302,8 @@ func TestWitnessLitewitness(t *testing.T) {
 		t.Fatalf("litewitness's key %q: %v", lw.vkey, err)
 	}
 	junk := newJunkWitness(t)
-	args := []string{"--seal-interval", "1s",
+	maddr := freePort(t)
+	args := []string{"--seal-interval", "1s", "--metrics-listen", maddr,
 		"--witness", lw.vkey + ",http://" + lw.addr,
 		"--witness", junk.key.String() + "," + junk.srv.URL}
 	s.startWith(args...)
@@ -405,6 +406,23 @@ func TestWitnessLitewitness(t *testing.T) {
 	waitUntil(t, "the hostile witness's event", func() bool { return len(witnessEvents(t, s, junk.key.Name())) >= 1 })
 	if got := witnessEvents(t, s, junk.key.Name()); len(got) != 1 || !strings.HasPrefix(got[0], "failure:") {
 		t.Errorf("hostile witness events %v, want one failure", got)
+	}
+
+	// Every request is counted for the metrics, by witness and result.
+	counts := map[string]float64{}
+	for k, v := range mtScrape(t, maddr) {
+		if strings.HasPrefix(k, "sealog_witness_requests_total{") {
+			for _, name := range []string{key.Name(), junk.key.Name()} {
+				for _, res := range []string{"success", "failure"} {
+					if strings.Contains(k, `witness="`+name+`"`) && strings.Contains(k, `result="`+res+`"`) {
+						counts[name+" "+res] += v
+					}
+				}
+			}
+		}
+	}
+	if counts[key.Name()+" success"] < 2 || counts[key.Name()+" failure"] < 1 || counts[junk.key.Name()+" failure"] < 1 || counts[junk.key.Name()+" success"] != 0 {
+		t.Errorf("sealog_witness_requests_total: %v", counts)
 	}
 
 	// A graceful stop: the final checkpoint is cosigned within the grace.
