@@ -192,6 +192,13 @@ func freeUDPPort(t *testing.T) string {
 // passed, and reports whether it returned true. The suite's waits are
 // made of it, so none sleeps a fixed time hoping for the best.
 func poll(within time.Duration, cond func() bool) bool {
+	return pollEvery(within, 20*time.Millisecond, cond)
+}
+
+// pollEvery is poll with another interval, for a cond that reads a lot
+// (every event line of a flood) and would compete with the server for
+// the CPU if it ran every 20 ms.
+func pollEvery(within, every time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(within)
 	for {
 		if cond() {
@@ -200,7 +207,7 @@ func poll(within time.Duration, cond func() bool) bool {
 		if time.Now().After(deadline) {
 			return false
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(every)
 	}
 }
 

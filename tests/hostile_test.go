@@ -220,7 +220,7 @@ func hsCheckFiles(t *testing.T, s *Sealog) {
 func hsWaitEvents(t *testing.T, s *Sealog, n int, pick func(l []string) bool) [][]string {
 	t.Helper()
 	var got [][]string
-	poll(15*time.Second, func() bool {
+	pollEvery(15*time.Second, 50*time.Millisecond, func() bool {
 		got = s.Matching("events", func(l []string) bool { return len(l) == 15 && pick(l) })
 		return len(got) >= n
 	})

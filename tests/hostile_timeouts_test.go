@@ -165,7 +165,7 @@ func TestHostileTimeouts(t *testing.T) {
 func hsWaitDisconnect(t *testing.T, s *Sealog, peer, reason string) {
 	t.Helper()
 	var ev []string
-	if !poll(10*time.Second, func() bool {
+	if !pollEvery(10*time.Second, 50*time.Millisecond, func() bool {
 		for _, l := range s.SecurityOf("disconnect") {
 			if l[3] == peer {
 				ev = l
