@@ -197,7 +197,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			notifier.Notify("READY=1\nSTATUS=serving " + strings.Join(ls.Describe(), ", "))
 			notifier.StartWatchdog(ctx)
 		},
-		Stopping:  func() { notifier.Notify("STOPPING=1\nSTATUS=stopping: draining connections and sealing files") },
+		Stopping: func() {
+			fmt.Fprintf(stderr, "sealog: stopping: reading open connections for up to %s, then writing and final-sealing the files\n", cfg.ShutdownGrace)
+			notifier.Notify("STOPPING=1\nSTATUS=stopping: draining connections and sealing files")
+		},
 		Reloading: ack.Begin,
 		Reloaded: func(err error) {
 			if aerr := ack.Done(err); aerr != nil {
@@ -210,7 +213,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		},
 	}
-	return asUsage(server.Run(ctx, cfg, ls, hooks, stderr))
+	if err := server.Run(ctx, cfg, ls, hooks, stderr); err != nil {
+		return asUsage(err)
+	}
+	fmt.Fprintln(stderr, "sealog: stopped: everything received is written and final-sealed")
+	return nil
 }
 
 // asUsage maps configuration errors of the server and the send client to

@@ -141,3 +141,38 @@ func TestServeDevBannerAfterChecks(t *testing.T) {
 		t.Errorf("banner missing or after the listening line:\n%s", out)
 	}
 }
+
+// TestServeLifecycleOnStderr: start (the listening line), recovery of a
+// file a crash left unsealed, stopping and stopped are on stderr, where
+// the journal keeps them, as well as in the security log.
+func TestServeLifecycleOnStderr(t *testing.T) {
+	s := serveDev(t)
+	r := s.stop()
+	r.wantCode(t, 0)
+	for _, want := range []string{"sealog: listening: tls ", "sealog: stopping: ", "sealog: stopped: "} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Index(r.stderr, "sealog: stopping") > strings.Index(r.stderr, "sealog: stopped") {
+		t.Errorf("stopped before stopping:\n%s", r.stderr)
+	}
+
+	// A file as a crash leaves it: never sealed, its last line torn.
+	const orphan = "events-20200101T000000.000Z.log"
+	if err := os.WriteFile(filepath.Join(s.dir, orphan), []byte("a whole line\na torn li"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	s2 := serveDevDir(t, s.dir)
+	out := s2.stderr.String()
+	if !strings.Contains(out, "sealog: recovered "+orphan) || !strings.Contains(out, "torn") {
+		t.Errorf("recovery not on stderr:\n%s", out)
+	}
+	if strings.Index(out, "recovered") > strings.Index(out, "listening") {
+		t.Errorf("recovery reported after the listening line:\n%s", out)
+	}
+	s2.stop().wantCode(t, 0)
+	if sec := readGlob(t, s.dir, "security-*.log"); !strings.Contains(sec, "\trecover\tsuccess\t") || !strings.Contains(sec, orphan) {
+		t.Errorf("no recover event for %s in the security log", orphan)
+	}
+}

@@ -66,6 +66,12 @@ func (p *pipeline) recover(found []rotate.Found) error {
 			}
 		}
 		p.sealEvent(rec)
+		tornNote := ""
+		if torn {
+			tornNote = ", its last line torn"
+		}
+		fmt.Fprintf(p.stderr, "sealog: recovered %s, which the last run left without a final seal (%d bytes, %d lines%s, %d bytes after its last checkpoint): sealed it as recovered, seal %d\n",
+			f.Name, size, lines, tornNote, past, rec.Seq)
 	}
 	return nil
 }

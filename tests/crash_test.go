@@ -80,6 +80,13 @@ func TestCrashKill9(t *testing.T) {
 	if code := s.Stop(); code != 0 {
 		t.Fatalf("graceful stop after the crashes: exit %d\n%s", code, s.Stderr())
 	}
+	// The operator sees the recovery of the killed run's files and the
+	// clean stop on stderr (the journal), not only in the security log.
+	for _, want := range []string{"sealog: recovered events-", "sealog: recovered security-", "sealog: stopped: "} {
+		if !strings.Contains(s.Stderr(), want) {
+			t.Errorf("stderr of the last run lacks %q:\n%s", want, s.Stderr())
+		}
+	}
 
 	if out, code := s.Verify(t); code != 0 {
 		t.Errorf("verify after %d crashes: exit %d\n%s", rounds, code, out)
