@@ -134,7 +134,8 @@ func TestDiskFull(t *testing.T) {
 	}
 	// fsync every batch and seal often, so both the data path and the
 	// seal chain meet the full disk; rotate on size too.
-	s.startWith("--fsync-interval", "0", "--seal-interval", "200ms", "--rotate-size", "1MiB")
+	maddr := freePort(t)
+	s.startWith("--fsync-interval", "0", "--seal-interval", "200ms", "--rotate-size", "1MiB", "--metrics-listen", maddr)
 	if !s.Chattr {
 		t.Log("chattr not available on the loop filesystem; running with --no-chattr")
 	}
@@ -174,6 +175,10 @@ func TestDiskFull(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("stderr: %s", firstLine(s.Stderr(), "sealog: write error:"))
+	if m := mtScrape(t, maddr); m["sealog_write_errors_total"] < 1 || m["sealog_dir_free_bytes"] > 1<<20 {
+		t.Errorf("disk full: sealog_write_errors_total %v (want >= 1), sealog_dir_free_bytes %v (want < 1 MiB)",
+			m["sealog_write_errors_total"], m["sealog_dir_free_bytes"])
+	}
 	// Back-pressure: within 20 s, a whole second without any progress.
 	held := false
 	prev := total()
@@ -216,6 +221,13 @@ func TestDiskFull(t *testing.T) {
 			t.Fatalf("senders did not resume after recovery: %d messages, %d when blocked", total(), blockedAt)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+
+	// The senders were held for seconds: the metric says so once their
+	// batches went in, and the free space is back.
+	if m := mtScrape(t, maddr); m["sealog_backpressure_seconds_total"] < 1 || m["sealog_dir_free_bytes"] < 4<<20 {
+		t.Errorf("after recovery: sealog_backpressure_seconds_total %v (want >= 1), sealog_dir_free_bytes %v (want >= 4 MiB)",
+			m["sealog_backpressure_seconds_total"], m["sealog_dir_free_bytes"])
 	}
 
 	// Phase 2: the disk fills while the server is quiet, just before a
