@@ -347,3 +347,130 @@ func firstHexLine(out string) string {
 }
 
 var _ = io.EOF
+
+// TestKeySaveFailsClosed: when the evolved key state cannot be saved (the
+// key directory remounted read-only while clients send), serve makes no
+// further seal with a key the disk does not know: it holds clients back
+// as for a write error, says write_error naming the key file, retries,
+// and says write_recovered once the state is saved; the chain then
+// verifies and the server starts again from the state on disk.
+func TestKeySaveFailsClosed(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (a read-only bind mount over the key directory)")
+	}
+	s := startSealog(t, "--seal-interval", "30ms", "--fsync-interval", "10ms")
+	sealMany(t, s, s.Dir, 5)
+	keyPath := filepath.Join(s.KeyDir, "seal.key")
+
+	mount := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("mount", args...).CombinedOutput(); err != nil {
+			t.Skipf("mount %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	mount("--bind", s.KeyDir, s.KeyDir)
+	readOnly := true
+	defer func() {
+		if readOnly {
+			exec.Command("umount", s.KeyDir).Run()
+		}
+	}()
+	mount("-o", "remount,ro,bind", s.KeyDir)
+
+	// Clients keep sending while the key directory is read-only.
+	stop := make(chan struct{})
+	sent := make(chan int)
+	go func() {
+		n := 0
+		defer func() { sent <- n }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			c := s.Dial(t)
+			frame := "<13>1 2026-12-07T04:00:00Z host app - - - while the key cannot be saved " + strconv.Itoa(n)
+			c.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+			if _, err := fmt.Fprintf(c, "%d %s", len(frame), frame); err == nil {
+				n++
+			}
+			c.Close()
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	if !poll(20*time.Second, func() bool { return strings.Contains(s.Stderr(), "save key state "+keyPath) }) {
+		close(stop)
+		<-sent
+		t.Fatalf("no write error naming %s while it cannot be saved:\n%s", keyPath, s.Stderr())
+	}
+	seals, events := sealCount(t, s.Dir), len(s.Events())
+	time.Sleep(1500 * time.Millisecond)
+	if got := sealCount(t, s.Dir); got != seals {
+		t.Errorf("got %d seals made while the key state could not be saved, want none (a key the disk does not know)", got-seals)
+	}
+	if got := len(s.Events()); got != events {
+		t.Errorf("got %d events written while failing, want 0 (clients held back)", got-events)
+	}
+
+	// The disk comes back: the state is saved, sealing goes on.
+	if out, err := exec.Command("umount", s.KeyDir).CombinedOutput(); err != nil {
+		t.Fatalf("umount: %v\n%s", err, out)
+	}
+	readOnly = false
+	if !poll(20*time.Second, func() bool { return strings.Contains(s.Stderr(), "write recovered") }) {
+		t.Fatalf("no recovery after the key directory became writable:\n%s", s.Stderr())
+	}
+	close(stop)
+	<-sent
+	errs := s.WaitSecurity(t, "write_error")
+	if !strings.Contains(strings.Join(errs[len(errs)-1], "\t"), "seal.key") {
+		t.Errorf("write_error does not name the key file: %q", errs[len(errs)-1])
+	}
+	s.WaitSecurity(t, "write_recovered")
+	sealMany(t, s, s.Dir, sealCount(t, s.Dir)+2)
+	if code := s.Stop(); code != 0 {
+		t.Fatalf("serve exited %d:\n%s", code, s.Stderr())
+	}
+	if out, code := s.Verify(t); code != 0 {
+		t.Fatalf("verify after the episode: exit %d\n%s", code, out)
+	}
+	s.startWith()
+	if code := s.Stop(); code != 0 {
+		t.Fatalf("restart from the saved state exited %d:\n%s", code, s.Stderr())
+	}
+}
+
+// TestKeyWarningsAtStart: a verify key next to the seal key, one inside
+// --dir, and a leftover temporary key state are named on stderr and in
+// the start event's warning; the leftover is removed.
+func TestKeyWarningsAtStart(t *testing.T) {
+	s := &Sealog{t: t, PKI: newPKI(t), Dir: filepath.Join(t.TempDir(), "logs"), KeyDir: t.TempDir()}
+	if _, _, code := runSealog(t, "", "keygen", "--out", s.KeyDir); code != 0 {
+		t.Fatal("keygen failed")
+	}
+	os.MkdirAll(s.Dir, 0o750)
+	vk, _ := os.ReadFile(filepath.Join(s.KeyDir, "verify.key"))
+	os.WriteFile(filepath.Join(s.Dir, "verify.key"), vk, 0o600)
+	state, _ := os.ReadFile(filepath.Join(s.KeyDir, "seal.key"))
+	leftover := filepath.Join(s.KeyDir, ".seal.key.tmp123456")
+	os.WriteFile(leftover, state, 0o600)
+	s.startWith()
+	for _, want := range []string{
+		filepath.Join(s.KeyDir, "verify.key") + " is next to the seal key",
+		filepath.Join(s.Dir, "verify.key") + " is inside --dir",
+		"overwrote and removed " + leftover,
+	} {
+		// The listener accepts before start-up has finished: wait.
+		if !poll(10*time.Second, func() bool { return strings.Contains(s.Stderr(), want) }) {
+			t.Errorf("stderr lacks %q:\n%s", want, s.Stderr())
+		}
+	}
+	start := s.WaitSecurity(t, "start")
+	if !strings.Contains(start[0][8], "is next to the seal key") || !strings.Contains(start[0][8], "is inside --dir") {
+		t.Errorf("start event's DETAIL lacks the key warnings: %s", start[0][8])
+	}
+	if _, err := os.Stat(leftover); err == nil {
+		t.Errorf("%s still there", leftover)
+	}
+}
