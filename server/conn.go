@@ -24,6 +24,10 @@ import (
 const batchLimit = 64 << 10
 
 // conn is one stream connection (TLS or plain TCP).
+//
+// Concurrency: its own goroutine (serve) owns it and is the only one to
+// read from it or to change its fields. Shutdown, on another goroutine,
+// only sets nc's read deadline and closes nc, which net.Conn allows.
 type conn struct {
 	s      *Server
 	nc     net.Conn // the raw socket

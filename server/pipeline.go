@@ -15,6 +15,11 @@ import (
 // batch carries encoded lines from one connection to the pipeline. Lines
 // of one connection arrive in order because a connection submits its
 // batches in order and the pipeline consumes them in order.
+//
+// Concurrency: a batch has one owner at a time. The goroutine that took
+// it from getBatch fills it alone; submit hands it over, and from then on
+// only the holder of the pipeline's mu reads it, until accept gives it
+// back to the pool. Nobody may touch a batch after submitting it.
 type batch struct {
 	events   []byte // whole event lines, LF-terminated
 	lines    int    // number of lines in events
