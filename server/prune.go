@@ -76,13 +76,11 @@ func (pr *pruner) once(now time.Time) {
 		fmt.Fprintf(s.stderr, "sealog: retention: %v\n", err)
 		return
 	}
-	lasts := map[string]seal.Record{}
-	for _, r := range s.chain.Lasts() {
-		lasts[r.File] = r
-	}
 	files := make([]retain.File, 0, len(found))
 	for _, f := range found {
-		r, ok := lasts[f.Name]
+		// One lookup per file present (bounded by the retention itself),
+		// not a copy of every seal the chain remembers since seal 1.
+		r, ok := s.chain.Last(f.Name)
 		if ok && r.Kind == seal.KindPruned {
 			pr.finish(f.Name, r, pr.reasonFor(f.Name), s.serverEvent)
 			continue
