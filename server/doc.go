@@ -3,8 +3,8 @@
 // connection that frames, parses and encodes what the client sends, and
 // the write stage that owns the files, their rotation and the seal chain.
 //
-// Dependencies point one way: server uses parse, writer, rotate and seal;
-// none of them knows about sockets.
+// Dependencies point one way: server uses parse, writer, rotate, seal,
+// retain and metrics; none of them knows about sockets.
 //
 // # The path of one event, from socket to seal
 //
@@ -79,6 +79,17 @@
 //   - One replier goroutine per RELP session (conn.relpReplier): it
 //     waits for each reply's durable channel and writes the answers;
 //     the connection goroutine only reads.
+//   - The pruner goroutine (pruner.run), with --retain or --retain-size:
+//     every pruneEvery it lists the directory and, for each file the
+//     retain package picks (final-sealed, and immutable, so the write
+//     stage is done with it), appends the pruned seal through the chain,
+//     removes the file and submits the prune event like any event. It
+//     never takes pipeline.mu. At start-up, before it runs, New finishes
+//     prunes a crash cut short (pruner.finishInterrupted).
+//   - The metrics HTTP server (Run, --metrics-listen): net/http's own
+//     goroutines serve /metrics from metrics.Metrics, whose counters the
+//     goroutines above add to (atomics: per write(2), per connection, per
+//     seal; never per event).
 //
 // # Channels
 //
@@ -103,7 +114,7 @@
 //   - Server.mu guards the listeners, the connections and closing, for
 //     Shutdown.
 //   - seal.Chain and limiter have locks of their own: the chain is used by
-//     the syncer and by the holder of pipeline.mu.
+//     the syncer, the holder of pipeline.mu and the pruner.
 //
 // # States
 //
