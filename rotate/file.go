@@ -1,8 +1,11 @@
 package rotate
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -103,7 +106,15 @@ type File struct {
 	dropped int64
 	// tree is the Merkle tree of the lines written (docs/format.md §4
 	// ROOT), kept as its frontier: O(log n) hashes whatever the size.
-	tree tlog.LineHasher
+	tree tlog.Frontier
+	// own hashes the leaves of lines Write is given without their leaf
+	// hashes (the security stream, tests).
+	own tlog.LeafHasher
+	// part holds the leaf hash state of a line the kernel took only in
+	// part (a short write before an error): 0x00 and the bytes written.
+	part     hash.Hash
+	partOpen bool
+	partSum  [32]byte
 	// dirSynced: the directory was fsynced since the file was created, so
 	// its name is durable (see SyncDir).
 	dirSynced atomic.Bool
@@ -182,18 +193,73 @@ func Create(dir, stream string, now time.Time, chattr bool) (*File, error) {
 // lines (Root) advance by exactly the bytes the kernel accepted, so they always
 // describe the file as it is on disk. On an error (ENOSPC, EIO, ...) it
 // returns the number of bytes written, possibly more than 0, and the error;
-// the caller retries with p[n:] later (SPEC §5 fail closed), and nothing is
-// written twice or hidden.
+// the caller retries with p[n:] later (docs/format.md §5 fail closed), and
+// nothing is written twice or hidden. Write hashes the lines' leaves
+// itself; WriteLines takes them hashed already.
 func (f *File) Write(p []byte) (int, error) {
+	n, _, err := f.WriteLines(p, nil)
+	return n, err
+}
+
+// WriteLines is Write for lines whose leaf hashes (tlog.LeafHash of each
+// line without its LF) were computed where the lines were made, on the
+// connection goroutines: leaves[i] belongs to the i-th line that ends
+// (with its LF) in p. The writer then adds one node hash per line on
+// average instead of hashing every byte. used is the number of leaves
+// consumed: the lines completed by the n bytes written; a retry passes
+// p[n:] and leaves[used:]. leaves == nil: Write.
+func (f *File) WriteLines(p []byte, leaves []tlog.Hash) (n, used int, err error) {
 	// os.File.Write is the write(2) loop: it returns n < len(p) only
 	// together with an error.
-	n, err := f.f.Write(p)
+	n, err = f.f.Write(p)
 	if n > 0 {
-		f.tree.Write(p[:n])
+		used = f.advance(p[:n], leaves)
 		f.size += int64(n)
-		f.lines = int64(f.tree.Lines())
 	}
-	return n, err
+	return n, used, err
+}
+
+// advance adds the lines completed in q, the bytes just written, to the
+// tree; bytes after q's last LF are a line cut short, kept in part.
+func (f *File) advance(q []byte, leaves []tlog.Hash) (used int) {
+	for len(q) > 0 {
+		i := bytes.IndexByte(q, '\n')
+		if i < 0 {
+			f.partial(q)
+			return used
+		}
+		var leaf tlog.Hash
+		switch {
+		case leaves != nil:
+			leaf = leaves[used]
+			used++
+		case f.partOpen:
+			f.part.Write(q[:i])
+			f.part.Sum(f.partSum[:0])
+			leaf = f.partSum
+		default:
+			leaf = f.own.Sum(q[:i])
+		}
+		f.partOpen = false
+		f.tree.Append(leaf)
+		f.lines++
+		q = q[i+1:]
+	}
+	return used
+}
+
+// partial records the start (or more) of a line the kernel took only in
+// part, so that Root counts it as one more leaf until its LF is written.
+func (f *File) partial(b []byte) {
+	if !f.partOpen {
+		if f.part == nil {
+			f.part = sha256.New()
+		}
+		f.part.Reset()
+		f.part.Write([]byte{0})
+		f.partOpen = true
+	}
+	f.part.Write(b)
 }
 
 var newline = []byte{'\n'}
@@ -293,7 +359,15 @@ func (f *File) Lines() int64 { return f.lines }
 // §4 ROOT; bytes after the last LF, if a write was cut short, are one more
 // leaf). The tree goes on undisturbed, so Root serves checkpoint seals
 // without re-reading the file and costs at most 64 node hashes.
-func (f *File) Root() [32]byte { return f.tree.Root() }
+func (f *File) Root() [32]byte {
+	if !f.partOpen {
+		return f.tree.Root()
+	}
+	t := f.tree
+	f.part.Sum(f.partSum[:0])
+	t.Append(f.partSum)
+	return t.Root()
+}
 
 // Close closes the descriptor. It neither syncs (call Sync first) nor makes
 // the file immutable (SetImmutable, after the final seal, SPEC §3.1).

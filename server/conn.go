@@ -16,6 +16,7 @@ import (
 	"github.com/sealog/sealog/metrics"
 	"github.com/sealog/sealog/parse"
 	"github.com/sealog/sealog/proxyproto"
+	"github.com/sealog/sealog/tlog"
 	"github.com/sealog/sealog/writer"
 )
 
@@ -50,6 +51,7 @@ type conn struct {
 	messages, bytes int64
 	idBuf           []byte
 	detail          writer.Detail
+	leaf            tlog.LeafHasher // leaf hashes of this connection's lines
 }
 
 func newConn(s *Server, nc net.Conn, useTLS bool) *conn {
@@ -314,7 +316,13 @@ func (c *conn) appendFrame(b *batch, p *parse.Parser, f parse.Frame, meta *write
 	if f.Partial {
 		c.s.cfg.Metrics.Frames(0, 1, 0)
 	}
+	start := len(b.events)
 	b.events = writer.AppendEvent(b.events, meta, &msg)
+	// The line's leaf of its file's tree (docs/format.md §4 ROOT) is
+	// hashed here, on the connection's goroutine, in parallel with the
+	// others: the writer then does one node hash per line, not a pass
+	// over every byte.
+	b.leaves = append(b.leaves, c.leaf.Sum(b.events[start:len(b.events)-1]))
 	b.lines++
 	c.messages++
 	c.bytes += f.Size

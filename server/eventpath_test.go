@@ -15,6 +15,7 @@ import (
 	"github.com/sealog/sealog/parse"
 	"github.com/sealog/sealog/rotate"
 	"github.com/sealog/sealog/seal"
+	"github.com/sealog/sealog/tlog"
 	"github.com/sealog/sealog/writer"
 )
 
@@ -112,6 +113,9 @@ func BenchmarkPipelineAccept(b *testing.B) {
 				b.Fatal(err)
 			}
 			line := append(bytes.Repeat([]byte{'x'}, size-1), '\n')
+			// The connection goroutines hash each line's leaf as they
+			// make it (BenchmarkLeafHash); the pipeline only adds them.
+			leaf := tlog.LeafHash(line[:len(line)-1])
 			perBatch := batchLimit / len(line)
 			b.SetBytes(int64(len(line)))
 			b.ReportAllocs()
@@ -121,6 +125,7 @@ func BenchmarkPipelineAccept(b *testing.B) {
 				bt := getBatch()
 				for range n {
 					bt.events = append(bt.events, line...)
+					bt.leaves = append(bt.leaves, leaf)
 				}
 				bt.lines = n
 				p.accept(bt)
@@ -128,6 +133,22 @@ func BenchmarkPipelineAccept(b *testing.B) {
 			p.flushAll()
 			b.StopTimer()
 			p.finish()
+		})
+	}
+}
+
+// BenchmarkLeafHash is the work moved from the writer to the connection
+// goroutines: one leaf hash per line (docs/format.md §4 ROOT).
+func BenchmarkLeafHash(b *testing.B) {
+	for _, size := range []int{200, 1024} {
+		b.Run(strconv.Itoa(size)+"B", func(b *testing.B) {
+			line := bytes.Repeat([]byte{'x'}, size-1)
+			var h tlog.LeafHasher
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for b.Loop() {
+				h.Sum(line)
+			}
 		})
 	}
 }

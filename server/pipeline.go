@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/sealog/sealog/rotate"
 	"github.com/sealog/sealog/seal"
+	"github.com/sealog/sealog/tlog"
 	"github.com/sealog/sealog/writer"
 )
 
@@ -21,8 +23,13 @@ import (
 // only the holder of the pipeline's mu reads it, until accept gives it
 // back to the pool. Nobody may touch a batch after submitting it.
 type batch struct {
-	events   []byte // whole event lines, LF-terminated
-	lines    int    // number of lines in events
+	events []byte // whole event lines, LF-terminated
+	lines  int    // number of lines in events
+	// leaves[i] is the leaf hash of the i-th line of events (docs/format.md
+	// §4 ROOT), made by the connection goroutine that made the line, so
+	// that the writer only adds them to the file's tree. A producer that
+	// does not hash leaves this empty and the pipeline hashes them.
+	leaves   []tlog.Hash
 	security []byte // whole security lines
 	// durable, when not nil, is closed once the events are fsynced: a
 	// RELP session acknowledges them then (durable.go).
@@ -38,10 +45,11 @@ var batchPool = sync.Pool{New: func() any { return &batch{events: make([]byte, 0
 func getBatch() *batch { return batchPool.Get().(*batch) }
 
 func putBatch(b *batch) {
-	if cap(b.events) > maxPooledBatch || cap(b.security) > maxPooledBatch {
+	if cap(b.events) > maxPooledBatch || cap(b.security) > maxPooledBatch || cap(b.leaves) > maxPooledBatch/32 {
 		return
 	}
 	b.events, b.lines, b.security, b.durable = b.events[:0], 0, b.security[:0], nil
+	b.leaves = b.leaves[:0]
 	batchPool.Put(b)
 }
 
@@ -93,7 +101,9 @@ type pipeline struct {
 	failErr   string
 	failFile  string
 	scratch   []byte
-	now       func() time.Time
+	// leafHasher hashes the lines of a batch that came without leaves.
+	leafHasher tlog.LeafHasher
+	now        func() time.Time
 	// laterFinals: final jobs that finished while the holder waited for
 	// another stream's job; finalized at the next top-level step.
 	laterFinals []*finalJob
@@ -268,16 +278,33 @@ const flushDelay = 2 * time.Millisecond
 // §3.1), and gives the batch back to the pool.
 func (p *pipeline) accept(b *batch) {
 	if len(b.events) > 0 {
-		p.events.appendLines(b.events)
+		if len(b.leaves) != b.lines {
+			b.leaves = p.hashLeaves(b.leaves[:0], b.events)
+		}
+		p.events.appendLines(b.events, b.leaves)
 		p.written += int64(b.lines)
 	}
 	if b.durable != nil {
 		p.waitDurable(b.durable)
 	}
 	if len(b.security) > 0 {
-		p.security.appendLines(b.security)
+		p.security.appendLines(b.security, nil)
 	}
 	putBatch(b)
+}
+
+// hashLeaves appends the leaf hash of every line of lines to dst: the
+// fallback for a batch whose producer did not hash its lines.
+func (p *pipeline) hashLeaves(dst []tlog.Hash, lines []byte) []tlog.Hash {
+	for len(lines) > 0 {
+		i := bytes.IndexByte(lines, '\n')
+		if i < 0 {
+			break // cannot happen: lines always end in LF
+		}
+		dst = append(dst, p.leafHasher.Sum(lines[:i]))
+		lines = lines[i+1:]
+	}
+	return dst
 }
 
 // securityEvent appends one of sealog's own events to the security stream.
@@ -295,7 +322,7 @@ func (p *pipeline) securityEvent(action, result string, d *writer.Detail) {
 	// of its own through here: it must not reuse the buffer that line
 	// still points into.
 	p.scratch = nil
-	p.security.appendLines(line)
+	p.security.appendLines(line, nil)
 	p.scratch = line[:0]
 }
 

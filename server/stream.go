@@ -6,6 +6,7 @@ import (
 
 	"github.com/sealog/sealog/rotate"
 	"github.com/sealog/sealog/seal"
+	"github.com/sealog/sealog/tlog"
 )
 
 // flushThreshold: pending bytes are handed to the kernel once this many
@@ -36,10 +37,13 @@ const writeBehind = 8 << 20
 // while a job of the active file is in flight, the file is written here
 // and fsynced there, which rotate.File allows.
 type stream struct {
-	p        *pipeline
-	name     string // "events" or "security": the file name prefix
-	file     *rotate.File
-	pending  []byte
+	p       *pipeline
+	name    string // "events" or "security": the file name prefix
+	file    *rotate.File
+	pending []byte
+	// leaves are the leaf hashes of pending's lines, when its lines come
+	// with them (the events stream); nil: the file hashes the lines.
+	leaves   []tlog.Hash
 	deadline time.Time // next UTC-aligned rotation; zero: none
 	sealed   int64     // bytes of file covered by its last seal
 	durable  snapshot  // the prefix of file a finished fsync made durable
@@ -67,16 +71,16 @@ func (st *stream) busy(k jobKind) bool { return st.inFlight&k != 0 }
 // line that would take the file past --rotate-size (docs/format.md §3.1).
 // The common case — the batch fits — costs one copy; only a batch that
 // crosses the size limit is walked line by line.
-func (st *stream) appendLines(lines []byte) {
+func (st *stream) appendLines(lines []byte, leaves []tlog.Hash) {
 	policy := &st.p.policy
 	// Not Fits here: it lets an empty file take anything, which is right
 	// for one line but would put a whole multi-line batch into a fresh
 	// file past --rotate-size.
 	if policy.MaxSize <= 0 || st.size()+int64(len(lines)) <= policy.MaxSize {
-		st.appendPending(lines)
+		st.appendPending(lines, leaves)
 		return
 	}
-	for len(lines) > 0 {
+	for i := 0; len(lines) > 0; i++ {
 		n := bytes.IndexByte(lines, '\n') + 1
 		if n == 0 {
 			n = len(lines) // cannot happen: lines always end in LF
@@ -84,13 +88,22 @@ func (st *stream) appendLines(lines []byte) {
 		if !policy.Fits(st.size(), int64(n)) {
 			st.rotate("size")
 		}
-		st.appendPending(lines[:n])
+		if leaves != nil {
+			st.appendPending(lines[:n], leaves[i:i+1])
+		} else {
+			st.appendPending(lines[:n], nil)
+		}
 		lines = lines[n:]
 	}
 }
 
-func (st *stream) appendPending(b []byte) {
+// appendPending adds lines and, when the stream's lines come hashed,
+// their leaves (one per line).
+func (st *stream) appendPending(b []byte, leaves []tlog.Hash) {
 	st.pending = append(st.pending, b...)
+	if leaves != nil {
+		st.leaves = append(st.leaves, leaves...)
+	}
 	if len(st.pending) >= flushThreshold {
 		st.flush()
 	}
@@ -103,10 +116,16 @@ func (st *stream) appendPending(b []byte) {
 // stopped, so no line is ever written half.
 func (st *stream) flush() {
 	lines, size := st.file.Lines(), st.file.Size()
-	rest := st.pending
+	rest, leaves := st.pending, st.leaves
+	if len(leaves) == 0 {
+		leaves = nil // the file hashes these lines itself
+	}
 	for len(rest) > 0 {
-		n, err := st.file.Write(rest)
+		n, used, err := st.file.WriteLines(rest, leaves)
 		rest = rest[n:]
+		if leaves != nil {
+			leaves = leaves[used:]
+		}
 		if err != nil {
 			st.p.fail(st.file.Name(), "write", err)
 		}
@@ -117,9 +136,9 @@ func (st *stream) flush() {
 	_ = st.file.StartWriteback(writeBehind)
 	// Reuse the buffer from its start: reslicing st.pending itself would
 	// shrink its capacity and make every flush allocate a new one.
-	st.pending = st.pending[:0]
+	st.pending, st.leaves = st.pending[:0], st.leaves[:0]
 	if cap(st.pending) > 4*flushThreshold {
-		st.pending = nil // one huge burst must not pin its buffer
+		st.pending, st.leaves = nil, nil // one huge burst must not pin its buffer
 	}
 	st.p.recovered()
 }
