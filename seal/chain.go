@@ -383,14 +383,14 @@ func (c *Chain) Seal(kind Kind, file string, bytes, lines int64, sum [32]byte) (
 	}
 	st := &c.s.st
 	r := Record{
-		Seq:    st.seq,
-		Time:   c.now().UTC().Truncate(time.Microsecond),
-		Kind:   kind,
-		File:   file,
-		Bytes:  bytes,
-		Lines:  lines,
-		Root:   sum,
-		Prev:   st.prev,
+		Seq:   st.seq,
+		Time:  c.now().UTC().Truncate(time.Microsecond),
+		Kind:  kind,
+		File:  file,
+		Bytes: bytes,
+		Lines: lines,
+		Root:  sum,
+		Prev:  st.prev,
 	}
 	c.buf = appendBody(c.buf[:0], &r)
 	scrubStack() // grow the stack first, see scrubStack
