@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -68,5 +69,26 @@ func TestSendLoadCounts(t *testing.T) {
 	r.wantCode(t, 0)
 	if !strings.Contains(r.stderr, "messages=300 ") || strings.Contains(r.stderr, "unconfirmed") {
 		t.Errorf("summary: %s", r.stderr)
+	}
+}
+
+// TestSendRefusedBySource: a server that refuses the source address
+// (--allow-from) closes before TLS, or resets a plain connection; send
+// exits 1 naming the server either way.
+func TestSendRefusedBySource(t *testing.T) {
+	s := serveDev(t, "--allow-from", "192.0.2.0/24", "--listen-tcp", "127.0.0.1:0")
+	m := regexp.MustCompile(`tcp (127\.0\.0\.1:[0-9]+) unencrypted`).FindStringSubmatch(s.stderr.String())
+	if m == nil {
+		t.Fatalf("no plain listener in:\n%s", s.stderr.String())
+	}
+	for _, args := range [][]string{
+		{"send", "--dev", "--dir", s.dir, "--server", s.addr, "refused tls"},
+		{"send", "--plain", "--server", m[1], "refused plain"},
+	} {
+		r := runCmd(t, "", args...)
+		r.wantCode(t, 1)
+		if server := args[len(args)-2]; !strings.Contains(r.stderr, server) {
+			t.Errorf("%v: stderr does not name %s: %s", args, server, r.stderr)
+		}
 	}
 }

@@ -130,6 +130,15 @@ func (cfg *Config) closeAndWait(c net.Conn) error {
 	case *tls.Conn:
 		err = v.CloseWrite()
 	case *net.TCPConn:
+		// Plain TCP has no handshake: a server that refuses (--allow-from)
+		// just closes. If it has closed already, before our end, it did
+		// not take what we sent. (An instant deadline is safe here; on a
+		// TLS connection it could cut a record in half.)
+		v.SetReadDeadline(time.Now())
+		if _, rerr := v.Read(make([]byte, 1)); errors.Is(rerr, io.EOF) {
+			v.Close()
+			return cfg.refusal(rerr)
+		}
 		err = v.CloseWrite()
 	}
 	if err != nil {
@@ -171,7 +180,7 @@ func (cfg *Config) refusal(err error) error {
 		return fmt.Errorf("%s refused the connection: %v", cfg.Server, alert)
 	}
 	switch {
-	case errors.Is(err, syscall.ECONNRESET):
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ENOTCONN):
 		return fmt.Errorf("%s reset the connection, so it may not have taken everything", cfg.Server)
 	case errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("%s closed the connection early, so it may not have taken everything", cfg.Server)
@@ -246,6 +255,11 @@ func (cfg *Config) dial(ctx context.Context, tc *tls.Config) (net.Conn, error) {
 	c, err := td.DialContext(ctx, "tcp", cfg.Server)
 	if alert, ok := remoteAlert(err); ok {
 		return nil, fmt.Errorf("%s refused the TLS handshake: %v", cfg.Server, alert)
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
+		// sealog closes a connection it refuses (--allow-from,
+		// --max-connections) before any TLS; its security log says why.
+		return nil, fmt.Errorf("%s closed the connection before the TLS handshake finished: it refused this client (its security log says why)", cfg.Server)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("TLS connection to %s failed: %w", cfg.Server, err)
