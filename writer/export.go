@@ -315,11 +315,7 @@ func (x *exporter) seal(out []byte, cols [][]byte, jsonOut bool) ([]byte, error)
 	}
 	out = append(out, '{')
 	for i := 1; i < SealColumns; i++ {
-		if i > 1 {
-			out = append(out, ',')
-		}
-		out = appendJSONString(out, sealKeys[i])
-		out = append(out, ':')
+		out = appendKey(out, i, sealKeys[i])
 		switch i {
 		case colSeq, colSealBytes, colSealLines:
 			out = append(out, cols[i]...)
@@ -366,11 +362,7 @@ func (x *exporter) event(out []byte, cols [][]byte, jsonOut bool) ([]byte, error
 	}
 	out = append(out, '{')
 	for i := 1; i < EventColumns; i++ {
-		if i > 1 {
-			out = append(out, ',')
-		}
-		out = appendJSONString(out, eventKeys[i])
-		out = append(out, ':')
+		out = appendKey(out, i, eventKeys[i])
 		switch {
 		case i == colFlags:
 			out = append(out, '[')
@@ -433,11 +425,7 @@ func (x *exporter) security(out []byte, cols [][]byte, jsonOut bool) ([]byte, er
 	}
 	out = append(out, '{')
 	for i := 1; i < SecurityColumns; i++ {
-		if i > 1 {
-			out = append(out, ',')
-		}
-		out = appendJSONString(out, securityKeys[i])
-		out = append(out, ':')
+		out = appendKey(out, i, securityKeys[i])
 		switch i {
 		case colAuth:
 			if out, err = x.jsonClient(out, securityKeys[i], cols[i]); err != nil {
@@ -495,6 +483,16 @@ func (x *exporter) jsonClient(out []byte, key string, col []byte) ([]byte, error
 	out = append(out, ',')
 	out = appendJSONString(out, key+"_encoding")
 	return append(out, `:"percent"`...), nil
+}
+
+// appendKey appends `"key":` for the i-th column (from 1), after a comma
+// unless it is the first.
+func appendKey(out []byte, i int, key string) []byte {
+	if i > 1 {
+		out = append(out, ',')
+	}
+	out = appendJSONString(out, key)
+	return append(out, ':')
 }
 
 // appendJSONServer appends a server column: null for "-", else a string.
