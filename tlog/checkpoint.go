@@ -289,7 +289,14 @@ type Publisher struct {
 
 // NewPublisher returns a Publisher for dir that signs with signer (whose
 // name is the origin) and prints each checkpoint line to out (nil = none).
+// It removes temporary files a crash in the middle of WriteFile left in
+// dir.
 func NewPublisher(dir string, signer note.Signer, out io.Writer) *Publisher {
+	if stale, err := filepath.Glob(filepath.Join(dir, "."+CheckpointName+".tmp*")); err == nil {
+		for _, f := range stale {
+			os.Remove(f)
+		}
+	}
 	return &Publisher{dir: dir, signer: signer, out: out}
 }
 

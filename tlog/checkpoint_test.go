@@ -121,6 +121,7 @@ func TestPublisher(t *testing.T) {
 	dir := t.TempDir()
 	s, v := newKeys(t, "sealog/pub")
 	var out bytes.Buffer
+	os.WriteFile(filepath.Join(dir, ".checkpoint.tmp123"), []byte("left by a crash"), 0o640)
 	p := NewPublisher(dir, s, &out)
 	for size := uint64(1); size <= 3; size++ {
 		if _, err := p.Publish(size, LeafHash([]byte{byte(size)})); err != nil {
