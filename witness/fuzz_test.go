@@ -70,3 +70,49 @@ func uitoa(n uint64) string {
 	}
 	return string(b)
 }
+
+// FuzzNote feeds whole notes (a checkpoint file as read from disk or a
+// proof): VerifyNote never panics nor accepts a line that does not verify,
+// and AddSignatures keeps the text and ends with the added line.
+func FuzzNote(f *testing.F) {
+	s := newTestSigner(f, "witness.example/w1")
+	body := []byte("example.com/log\n5\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n")
+	good := append(append(append([]byte(nil), body...), '\n'), s.line(body, 7)...)
+	f.Add(good)
+	f.Add(append(append([]byte(nil), good...), s.line(body, 8)...))
+	f.Add([]byte("o\n1\nAAAA\n\n\u2014 o AAAAAQID\n"))
+	f.Add([]byte("\n\n"))
+	f.Add([]byte("no blank line\n"))
+	add, _ := ParseSignatures(s.line(body, 9))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		v, err := VerifyNote(msg, []*Key{s.key})
+		if err == nil && len(v.Keys) == 1 {
+			text, _, _ := SplitNote(msg)
+			valid, _ := Find(text, mustParse(t, msg), []*Key{s.key})
+			if len(valid) == 0 {
+				t.Fatalf("VerifyNote accepted a key without a valid line")
+			}
+		}
+		out, err := AddSignatures(msg, add)
+		if err != nil {
+			return
+		}
+		text, _, _ := SplitNote(msg)
+		otext, block, err := SplitNote(out)
+		if err != nil || !bytes.Equal(otext, text) || !bytes.HasSuffix(block, add[0].Line) {
+			t.Fatalf("AddSignatures(%q) = %q", msg, out)
+		}
+		if _, err := ParseSignatures(block); err != nil {
+			t.Fatalf("AddSignatures made an unreadable block %q: %v", block, err)
+		}
+	})
+}
+
+func mustParse(t *testing.T, msg []byte) []Signature {
+	_, block, _ := SplitNote(msg)
+	sigs, err := ParseSignatures(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sigs
+}
