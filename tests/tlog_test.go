@@ -198,6 +198,25 @@ func TestCheckpointsIndependent(t *testing.T) {
 
 	// verify with public keys only: everything but the MACs, and it says so.
 	pub := filepath.Join(s.KeyDir, "log.pub")
+
+	// The torn line is the recovered seal's extra leaf: provable too.
+	proof, errOut, code := runSealog(t, "", "prove", "--dir", s.Dir, "testhost-torn")
+	if code != 0 {
+		t.Fatalf("prove of the torn line: exit %d\n%s", code, errOut)
+	}
+	var p map[string]any
+	if err := json.Unmarshal([]byte(proof), &p); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(p["seal"].(string), "\trecovered\t") || p["line_index"].(float64)+1 != p["file_tree_size"].(float64) {
+		t.Errorf("proof of the torn line: seal %q, index %v of %v", p["seal"], p["line_index"], p["file_tree_size"])
+	}
+	tlCheckProofWithSumdb(t, p)
+	pf := filepath.Join(t.TempDir(), "torn.json")
+	os.WriteFile(pf, []byte(proof), 0o600)
+	if out, errOut, code := runSealog(t, "", "verify-proof", "--log-pub", pub, pf); code != 0 {
+		t.Errorf("verify-proof of the torn line: exit %d\n%s%s", code, out, errOut)
+	}
 	out, errOut, code := runSealog(t, "", "verify", "--log-pub", pub, s.Dir)
 	if code != 0 || !strings.Contains(out, "NOT the MACs") || !strings.Contains(out, "checkpoint signature") {
 		t.Errorf("verify --log-pub: exit %d\n%s%s", code, out, errOut)
