@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/sys/unix"
 
 	"github.com/sealog/sealog/audit"
 	"github.com/sealog/sealog/seal"
@@ -76,6 +77,12 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 			return checkCheckpoints(dir, v, cps, witnesses, minCos, tree)
 		}
 	}
+	if isTerminal(stderr) {
+		// A large directory takes minutes: show files and bytes done,
+		// rate and time left on the terminal, and nothing when stderr is
+		// a file or a pipe.
+		opt.Progress = stderr
+	}
 	res, err := seal.Verify(dir, opt, stdout)
 	if err != nil {
 		return err
@@ -125,4 +132,15 @@ func checkCheckpoints(dir string, log note.Verifier, given []namedNote, witnesse
 		checks = append(checks, check)
 	}
 	return checks, problems
+}
+
+// isTerminal reports whether w is a terminal (a *os.File for which the
+// TCGETS ioctl succeeds).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }

@@ -35,6 +35,7 @@ func (p *progress) start(files int, total int64) {
 	p.files, p.total = files, total
 	p.began = p.now()
 	p.last = p.began
+	p.show(p.began) // at once, so that even a short run says what it does
 }
 
 func (p *progress) add(n int64) {
@@ -58,6 +59,10 @@ func (p *progress) maybeShow() {
 	if t.Sub(p.last) < progressEvery {
 		return
 	}
+	p.show(t)
+}
+
+func (p *progress) show(t time.Time) {
 	p.last = t
 	p.shown = true
 	fmt.Fprintf(p.w, "\r\x1b[Kverify: %s\r", p.line(t))
