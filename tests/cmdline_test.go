@@ -19,7 +19,7 @@ func TestCoreCommandLine(t *testing.T) {
 	}
 	base := func(extra ...string) []string {
 		a := []string{"serve", "--listen", freePort(t), "--dir", filepath.Join(t.TempDir(), "logs"),
-			"--key", filepath.Join(keyDir, "seal.key"), "--tls-cert", p.ServerCert, "--tls-key", p.ServerKey,
+			"--seal-key", filepath.Join(keyDir, "seal.key"), "--tls-cert", p.ServerCert, "--tls-key", p.ServerKey,
 			"--tls-client-ca", p.CAFile, "--no-chattr"}
 		return append(a, extra...)
 	}
@@ -38,12 +38,20 @@ func TestCoreCommandLine(t *testing.T) {
 		{"missing --tls-cert file", base("--tls-cert", "/nonexistent/server-cert.pem"), 2, "/nonexistent/server-cert.pem", "", false},
 		{"missing --tls-key file", base("--tls-key", "/nonexistent/server-key.pem"), 2, "/nonexistent/server-key.pem", "", false},
 		{"missing --tls-client-ca file", base("--tls-client-ca", "/nonexistent/ca.pem"), 2, "/nonexistent/ca.pem", "", false},
-		{"missing sealing key", base("--key", "/nonexistent/seal.key"), 2, "/nonexistent/seal.key", "", false},
+		{"missing sealing key", base("--seal-key", "/nonexistent/seal.key"), 2, "/nonexistent/seal.key", "", false},
 		{"bad --tls-min-version", base("--tls-min-version", "1.1"), 2, "--tls-min-version", "", false},
 		{"bad --allow-from", base("--allow-from", "not-a-cidr"), 2, "--allow-from", "", false},
 		{"verify without --verify-key", []string{"verify", t.TempDir()}, 2, "--verify-key", "", false},
 		{"version", []string{"version"}, 0, "", runtime.Version(), true},
 		{"-h", []string{"-h"}, 0, "", "serve", false},
+		{"--version", []string{"--version"}, 0, "", runtime.Version(), true},
+		{"empty --listen", base("--listen", ""), 2, "--listen is empty", "", false},
+		{"empty --listen-udp", base("--listen-udp", ""), 2, "--listen-udp is empty", "", false},
+		{"--listen port out of range", base("--listen", "127.0.0.1:99999"), 2, "0 to 65535", "", false},
+		{"--listen-udp without a port", base("--listen-udp", "127.0.0.1"), 2, "--listen-udp", "", false},
+		{"--seal-key missing", base("--seal-key", "/nonexistent/seal.key"), 2, "sealog keygen", "", false},
+		{"--max-connections abc", base("--max-connections", "abc"), 2, `--max-connections "abc" is not a whole number`, "", false},
+		{"export of a directory", []string{"export", t.TempDir()}, 2, "is a directory", "", false},
 	}
 	for _, sub := range []string{"serve", "send", "keygen", "verify", "export", "version"} {
 		cases = append(cases, struct {
