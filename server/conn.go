@@ -26,9 +26,11 @@ const batchLimit = 64 << 10
 
 // conn is one stream connection (TLS or plain TCP).
 //
-// Concurrency: its own goroutine (serve) owns it and is the only one to
-// read from it or to change its fields. Shutdown, on another goroutine,
-// only sets nc's read deadline and closes nc, which net.Conn allows.
+// Concurrency: its own goroutine (serve) owns it: only that goroutine
+// reads from the connection or changes the fields. Two others touch the
+// socket, as net.Conn allows: Shutdown sets nc's read deadline and closes
+// it, and a RELP session's replier (relpReplier) writes the answers and
+// sets deadlines, reading no field that serve changes after starting it.
 type conn struct {
 	s      *Server
 	nc     net.Conn // the raw socket
