@@ -86,6 +86,13 @@
 //     removes the file and submits the prune event like any event. It
 //     never takes pipeline.mu. At start-up, before it runs, New finishes
 //     prunes a crash cut short (pruner.finishInterrupted).
+//   - With --witness, one goroutine per witness (witness.Pool, started
+//     by startWitnessing): each checkpoint the chain's seal publishes is
+//     handed over without blocking (one pending slot per witness, newest
+//     wins); the goroutine asks its witness, adds a verified cosignature
+//     to DIR/checkpoint under the tlog.Publisher's lock (Amend), and
+//     submits a `witness` event only when the witness's state changes.
+//     Shutdown stops it after the final seals, within --shutdown-grace.
 //   - The metrics HTTP server (Run, --metrics-listen): net/http's own
 //     goroutines serve /metrics from metrics.Metrics, whose counters the
 //     goroutines above add to (atomics: per write(2), per connection, per
