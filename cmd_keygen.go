@@ -57,7 +57,10 @@ func runKeygen(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *verifyTo == "-" {
-		fmt.Fprintf(stdout, "printed the verify key above: store it off this host (for sealog verify --verify-key); it was not written to disk\n")
+		// stdout carries the verify key alone, so that it can be piped
+		// straight off the host; everything else goes to stderr.
+		stdout = stderr
+		fmt.Fprintf(stdout, "printed the verify key on stdout: store it off this host (for sealog verify --verify-key); it was not written to disk\n")
 		fmt.Fprintf(stdout, "wrote %s/seal.key (give it to sealog serve --seal-key)\n", *out)
 	} else {
 		fmt.Fprintf(stdout, "wrote %s/seal.key (give it to sealog serve --seal-key) and the verify key to %s: move it off this host, it can forge the whole chain\n", *out, vkWhere)

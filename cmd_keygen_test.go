@@ -86,3 +86,26 @@ func TestKeygenLogKeys(t *testing.T) {
 		t.Errorf("bad origin not named: %q", r.stderr)
 	}
 }
+
+// TestKeygenVerifyKeyToStdout: --verify-key-to - prints K1 alone on
+// stdout (so it can be piped off the host) and writes no verify.key;
+// the seal key state starts from that K1.
+func TestKeygenVerifyKeyToStdout(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	r := runCmd(t, "", "keygen", "--out", dir, "--verify-key-to", "-")
+	r.wantCode(t, 0)
+	k1 := strings.TrimSuffix(r.stdout, "\n")
+	if len(k1) != 64 || strings.Trim(k1, "0123456789abcdef") != "" || strings.Count(r.stdout, "\n") != 1 {
+		t.Fatalf("stdout %q, want only the verify key: 64 hex digits and LF", r.stdout)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "verify.key")); err == nil {
+		t.Fatal("verify.key written despite --verify-key-to -")
+	}
+	state, _ := os.ReadFile(filepath.Join(dir, "seal.key"))
+	if !strings.Contains(string(state), "\nkey="+k1+"\n") {
+		t.Fatalf("seal.key does not start from the printed K1:\n%s", state)
+	}
+	if !strings.Contains(r.stderr, "not written to disk") {
+		t.Errorf("stderr does not say where the verify key went: %q", r.stderr)
+	}
+}

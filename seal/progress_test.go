@@ -25,7 +25,7 @@ func TestProgressLine(t *testing.T) {
 		t.Fatalf("got %q within %v of the last line, want nothing", out.String(), progressEvery)
 	}
 	clock = clock.Add(1900 * time.Millisecond) // 2 s in: 1 GiB done
-	p.filesDone++ // as fileDone does, without showing
+	p.filesDone++                              // as fileDone does, without showing
 	p.add(1<<30 - 1<<20)
 	want := "\r\x1b[Kverify: files 1/4, 1.0 GiB/4.0 GiB (25%), 512.0 MiB/s, 6s left\r"
 	if out.String() != want {
