@@ -81,10 +81,12 @@ fi
 
 # litewitness and witnessctl (filippo.io/torchwood), the independent
 # C2SP tlog-witness the witness tests ask for cosignatures. go install
-# puts them in $(go env GOPATH)/bin, where the tests look; a binary built
+# puts them in $(go env GOBIN) or $(go env GOPATH)/bin, where the tests
+# look; a binary built
 # from another version is replaced.
 TORCHWOOD=filippo.io/torchwood@v0.6.1
-gobin="$(go env GOPATH | cut -d: -f1)/bin"
+gobin=$(go env GOBIN)
+[ -n "$gobin" ] || gobin="$(go env GOPATH | cut -d: -f1)/bin"
 for cmd in litewitness witnessctl; do
 	if ! go version -m "$gobin/$cmd" 2>/dev/null | grep -q "mod[[:space:]]*filippo.io/torchwood[[:space:]]*v0.6.1"; then
 		go install "filippo.io/torchwood/cmd/$cmd@v0.6.1"

@@ -27,11 +27,16 @@ import (
 )
 
 // goInstalled finds a program tests/install-peers.sh go-installs: in
-// PATH, or in $(go env GOPATH)/bin.
+// PATH, in $(go env GOBIN), or in $(go env GOPATH)/bin.
 func goInstalled(t *testing.T, name string) string {
 	t.Helper()
 	if p, err := exec.LookPath(name); err == nil {
 		return p
+	}
+	if out, _ := exec.Command("go", "env", "GOBIN").Output(); len(strings.TrimSpace(string(out))) > 0 {
+		if p := filepath.Join(strings.TrimSpace(string(out)), name); fileExists(p) {
+			return p
+		}
 	}
 	out, _ := exec.Command("go", "env", "GOPATH").Output()
 	for _, dir := range filepath.SplitList(strings.TrimSpace(string(out))) {

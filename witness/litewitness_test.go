@@ -18,11 +18,16 @@ import (
 )
 
 // goBin finds a program installed by tests/install-peers.sh: in PATH, or
-// in $(go env GOPATH)/bin where go install puts it.
+// in $(go env GOBIN) or $(go env GOPATH)/bin where go install puts it.
 func goBin(t *testing.T, name string) string {
 	t.Helper()
 	if p, err := exec.LookPath(name); err == nil {
 		return p
+	}
+	if out, err := exec.Command("go", "env", "GOBIN").Output(); err == nil && strings.TrimSpace(string(out)) != "" {
+		if p := filepath.Join(strings.TrimSpace(string(out)), name); fileOK(p) {
+			return p
+		}
 	}
 	gopath := os.Getenv("GOPATH")
 	if gopath == "" {
@@ -261,3 +266,5 @@ func TestLitewitness(t *testing.T) {
 		t.Fatalf("no cosignature after the resync: %+v\n%s", rec2.events, lw.output())
 	}
 }
+
+func fileOK(p string) bool { _, err := os.Stat(p); return err == nil }
