@@ -489,3 +489,48 @@ func flipB64(c byte) string {
 	}
 	return "A"
 }
+
+// TestWitnessHung: a witness that accepts the request and never answers
+// delays no event, and a graceful stop gives it --shutdown-grace, not
+// the request's 10 s, then exits 0 with its files final-sealed.
+func TestWitnessHung(t *testing.T) {
+	release := make(chan struct{})
+	var asked atomic.Int64
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hung.Close()
+	defer close(release)
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	k, _ := witness.NewKey("hung.test/w", pub)
+	s := startSealog(t, "--seal-interval", "1s", "--shutdown-grace", "1s", "--witness", k.String()+","+hung.URL)
+	for i := 0; i < 3; i++ {
+		start := time.Now()
+		s.Send(t, fmt.Sprintf("<13>1 2026-12-07T00:00:00Z host app - - - while the witness hangs %d", i))
+		s.WaitEvents(t, i+1)
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("event %d took %v to be written while the witness hangs", i, took)
+		}
+		time.Sleep(1100 * time.Millisecond)
+	}
+	if asked.Load() == 0 {
+		t.Fatal("the witness was never asked")
+	}
+	start := time.Now()
+	if code := s.Stop(); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, s.Stderr())
+	}
+	if took := time.Since(start); took > 8*time.Second {
+		t.Errorf("the stop took %v with --shutdown-grace 1s and a hung witness", took)
+	}
+	if n := bbCountSeals(s.Dir); n == 0 {
+		t.Fatal("no seals")
+	}
+	if _, code := s.Verify(t); code != 0 {
+		t.Errorf("verify after the stop: exit %d", code)
+	}
+}
