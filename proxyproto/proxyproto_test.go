@@ -66,7 +66,7 @@ func v2With(verCmd, fam byte, addr []byte) []byte {
 	return append(b, addr...)
 }
 
-func TestRead(t *testing.T) {
+func TestProxyRead(t *testing.T) {
 	for _, tt := range readTests {
 		t.Run(tt.name, func(t *testing.T) {
 			// What follows the header must be left unread.
@@ -93,13 +93,13 @@ func TestRead(t *testing.T) {
 	}
 }
 
-func TestEmpty(t *testing.T) {
+func TestProxyEmpty(t *testing.T) {
 	if _, err := Read(strings.NewReader("")); err != io.EOF {
 		t.Errorf("got %v, want io.EOF", err)
 	}
 }
 
-func TestRoundTrip(t *testing.T) {
+func TestProxyRoundTrip(t *testing.T) {
 	for _, h := range []Header{{Source: src4, Dest: dst4}, {Source: src6, Dest: dst6}, {Local: true}} {
 		for v, b := range map[int][]byte{1: AppendV1(nil, h), 2: AppendV2(nil, h)} {
 			got, err := Read(bytes.NewReader(b))

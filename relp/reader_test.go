@@ -49,7 +49,7 @@ var readerTests = []struct {
 	{"octet-counted syslog is not RELP", "12 <13>1 - - - - - -", 100, nil, "malformed_frame"},
 }
 
-func TestReader(t *testing.T) {
+func TestRELPReader(t *testing.T) {
 	for _, tt := range readerTests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := NewReader(strings.NewReader(tt.in), tt.max)
@@ -103,7 +103,7 @@ func checkEnd(t *testing.T, err error, want string) {
 	}
 }
 
-func TestTxnrWraps(t *testing.T) {
+func TestRELPTxnrWraps(t *testing.T) {
 	r := NewReader(strings.NewReader("999999999 syslog 1 a\n1 syslog 1 b\n"), 10)
 	r.next = MaxTxnr
 	for _, want := range []int{MaxTxnr, 1} {
@@ -115,7 +115,7 @@ func TestTxnrWraps(t *testing.T) {
 }
 
 // A declared length far beyond the maximum costs no memory beyond it.
-func TestHugeDatalenBounded(t *testing.T) {
+func TestRELPHugeDatalenBounded(t *testing.T) {
 	in := io.MultiReader(strings.NewReader("1 syslog 999999999 "), io.LimitReader(zeros{}, 999999999), strings.NewReader("\n"))
 	r := NewReader(in, 1024)
 	c, err := r.Next()
@@ -131,7 +131,7 @@ type zeros struct{}
 
 func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 
-func TestAppend(t *testing.T) {
+func TestRELPAppend(t *testing.T) {
 	for _, tt := range []struct{ got, want string }{
 		{string(AppendResponse(nil, 7, 200, "OK")), "7 rsp 6 200 OK\n"},
 		{string(AppendFrame(nil, 3, "rsp", nil)), "3 rsp 0\n"},
@@ -154,7 +154,7 @@ func TestAppend(t *testing.T) {
 	}
 }
 
-func TestOffers(t *testing.T) {
+func TestRELPOffers(t *testing.T) {
 	o := Offers([]byte("relp_version=0\nrelp_software=librelp,1.11.0,http://x\ncommands=syslog,foo\nflag\n"))
 	if got := o["commands"]; len(got) != 2 || got[0] != "syslog" || got[1] != "foo" {
 		t.Errorf("commands %q", got)

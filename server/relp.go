@@ -35,6 +35,37 @@ type relpReply struct {
 // the sender back (its window fills), never memory.
 const relpReplyDepth = 64
 
+// relpReplyBytes bounds the answers one reply carries: the reader hands
+// them over once this many are collected. Some answers are longer than
+// their commands (a repeated open of 9 bytes is answered with 47), so
+// without it what one read of the socket brings could be answered with
+// five times its size, and a sender that never reads its answers could
+// make a session hold relpReplyDepth times that. With it, a session's
+// answers in memory stay below relpReplyDepth × (relpReplyBytes + one
+// answer), in the queue and again in the replier's write buffer, whatever
+// the sender sends. A window of 128 syslog answers is about 2 KiB.
+const relpReplyBytes = 4 << 10
+
+// errReplyFailed ends a session's reading once its answers can no
+// longer be written.
+var errReplyFailed = errors.New("relp: the sender does not take its answers")
+
+// failedReader returns errReplyFailed instead of reading once failed is
+// set, so that a session whose replier gave up ends even if the reader
+// set a new read deadline after the replier's wake-up (the sender may
+// then send nothing for ever).
+type failedReader struct {
+	src    io.Reader
+	failed *atomic.Bool
+}
+
+func (f failedReader) Read(p []byte) (int, error) {
+	if f.failed.Load() {
+		return 0, errReplyFailed
+	}
+	return f.src.Read(p)
+}
+
 // serveRELP runs a RELP session (docs/format.md §9.1) on an established
 // connection and returns why it ended. The reader (this goroutine)
 // frames, parses and encodes like readFrames; every syslog command is
@@ -84,7 +115,10 @@ func (c *conn) serveRELP() string {
 		return reason
 	}
 
-	dr := &deadlineReader{c: c, src: c.rc, beforeRead: flush}
+	// The check of failed comes after deadlineReader set its deadline:
+	// the replier sets failed before it sets the deadline that wakes the
+	// reader, so one of the two stops the read.
+	dr := &deadlineReader{c: c, src: failedReader{src: c.rc, failed: &replyFailed}, beforeRead: flush}
 	r := relp.NewReader(dr, c.s.cfg.MaxMessageSize)
 	p := parse.NewParser()
 	meta := writer.EventMeta{Peer: c.peer, Auth: c.auth, TLS: c.tlsDesc, Via: c.via, RELP: true}
@@ -93,12 +127,25 @@ func (c *conn) serveRELP() string {
 		cmd, err := r.Next()
 		if replyFailed.Load() {
 			// The sender does not take its answers: what it sends
-			// now would never be acknowledged.
+			// now would never be acknowledged. What was read is still
+			// written (docs/format.md §2), then the session ends.
+			if err == nil && cmd.Name == relp.CmdSyslog && cmd.Txnr != 0 && state == relpOpen {
+				if b == nil {
+					b = getBatch()
+				}
+				meta.Time = dr.lastRead
+				c.appendFrame(b, p, parse.Frame{Data: cmd.Data, Size: cmd.Size, Truncated: cmd.Truncated, Partial: cmd.Partial, SHA256: cmd.SHA256}, &meta)
+			}
 			return end("reply_failed", false)
 		}
 		if err != nil {
 			reason, serverClose := c.relpEndReason(err)
 			return end(reason, serverClose)
+		}
+		if cmd.Txnr == 0 {
+			// TXNR 0 is the server's (serverclose); a client counts from 1.
+			c.relpFrameError("txnr_sequence", "command "+cmd.Name+" with transaction number 0")
+			return end("frame_error", true)
 		}
 		switch {
 		case cmd.Name == relp.CmdSyslog && state == relpOpen:
@@ -116,13 +163,16 @@ func (c *conn) serveRELP() string {
 				continue
 			}
 			answer = relp.AppendResponse(answer, cmd.Txnr, 200, "OK")
-			if len(b.events) >= batchLimit {
+			if len(b.events) >= batchLimit || len(answer) >= relpReplyBytes {
 				flush()
 			}
 		case cmd.Name == relp.CmdOpen && !cmd.Partial:
 			if state == relpOpen {
 				// librelp answers a second open and goes on.
 				answer = relp.AppendResponse(answer, cmd.Txnr, 200, "connection already open - ignored")
+				if len(answer) >= relpReplyBytes {
+					flush()
+				}
 				continue
 			}
 			offers := relp.Offers(cmd.Data)

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -172,6 +174,14 @@ func TestRELPProtocolErrors(t *testing.T) {
 			rc.send("syslog", "<13>1 - - - - - - never")
 			return []int{n}
 		}, "txnr_sequence"},
+		{"txnr 0 from the client", func(rc *relpClient) []int {
+			rc.send("open", relpOffers)
+			n := rc.send("syslog", "<13>1 - - - - - - kept")
+			// 0 is the server's own number (serverclose): a client that
+			// sends it is out of sequence, however often it repeats it.
+			rc.c.Write([]byte("0 syslog 5 never\n0 syslog 5 never\n"))
+			return []int{n}
+		}, "txnr_sequence"},
 		{"malformed", func(rc *relpClient) []int {
 			rc.send("open", relpOffers)
 			n := rc.send("syslog", "<13>1 - - - - - - kept")
@@ -277,5 +287,70 @@ func TestRELPGracefulStop(t *testing.T) {
 	}
 	if ev := readLines(t, s.Dir(), "events"); len(ev) != 1 {
 		t.Fatalf("got %d events, want 1", len(ev))
+	}
+}
+
+// TestRELPUnreadAnswersBounded is a sender that never reads its answers
+// and sends commands whose answers are five times their size (open
+// again and again, each answered "connection already open"). The answers
+// waiting for the socket must stay within a bound per session whatever
+// the sender sends, and once the sender has not taken them for
+// --handshake-timeout plus --shutdown-grace, the session ends
+// (reply_failed) even though the sender then goes quiet.
+func TestRELPUnreadAnswersBounded(t *testing.T) {
+	s, addr := relpServer(t, func(c *Config) {
+		c.HandshakeTimeout = 3 * time.Second
+		c.ShutdownGrace = 0
+	})
+	// A tiny receive buffer: the answers stay on the server's side.
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var in []byte
+	in = relp.AppendFrame(in, 1, "open", []byte(relpOffers))
+	for n := 2; len(in) < 4<<20; n++ {
+		in = relp.AppendFrame(in, n, "open", nil)
+	}
+	// Live heap only: two collections empty the pools' victim caches too.
+	liveHeap := func() int64 {
+		runtime.GC()
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return int64(m.HeapAlloc)
+	}
+	before := liveHeap()
+	go c.Write(in) // blocks once the server stops reading; ends with c.Close
+	// The replier is stuck on its write and the reader on the full queue
+	// well before the write deadline.
+	time.Sleep(2 * time.Second)
+	grew := liveHeap() - before
+	runtime.KeepAlive(in) // live in both measurements, written or not
+	t.Logf("heap grew by %d KiB while the session was stalled", grew>>10)
+	if grew > 2<<20 {
+		t.Errorf("one session that does not read its answers holds %d KiB of heap, want at most 2 MiB (a few hundred KiB of answers)", grew>>10)
+	}
+	// The sender stays connected and sends nothing more: the session must
+	// still end.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		found := false
+		for _, l := range readLines(t, s.Dir(), "security") {
+			if l[6] == "disconnect" && strings.Contains(l[8], `"reason":"reply_failed"`) {
+				found = true
+			}
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no disconnect with reason reply_failed: the session outlived a sender that takes no answers")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
