@@ -12,6 +12,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -297,4 +298,77 @@ func TestProxyAllowFrom(t *testing.T) {
 		t.Errorf("PEER %q, want 198.51.100.7:5000", e[3])
 	}
 	ioStopAndVerify(t, s)
+}
+
+// TestProxyHeaderTimeout: a listed balancer (or someone on its address)
+// that sends no header, or drips one byte by byte, holds its connection
+// no longer than --handshake-timeout, then is refused with reason
+// proxy_header.
+func TestProxyHeaderTimeout(t *testing.T) {
+	s := startSealog(t, "--proxy-from", "127.0.0.1/32", "--handshake-timeout", "1s")
+	for _, tt := range []struct {
+		name string
+		drip string
+	}{{"silent", ""}, {"dripping v1", "PROXY TCP4 192.0.2.1 127.0.0.1 1000 6514"}} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := dialFrom(t, "127.0.0.1", s.Addr)
+			defer c.Close()
+			local := c.LocalAddr().String()
+			start := time.Now()
+			closed := make(chan time.Duration, 1)
+			go func() {
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				c.Read(make([]byte, 1))
+				closed <- time.Since(start)
+			}()
+			for i := 0; i < len(tt.drip); i++ {
+				if _, err := c.Write([]byte{tt.drip[i]}); err != nil {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if d := <-closed; d > 4*time.Second {
+				t.Errorf("the connection was held %v, want about the 1s --handshake-timeout", d)
+			}
+			l := waitSecurityWhere(t, s, 1, "connect", local, `"reason":"proxy_header"`)[0]
+			if l[7] != "failure" || !strings.Contains(l[8], "timeout") {
+				t.Errorf("got %q, want a connect failure naming the timeout", l)
+			}
+		})
+	}
+	ioStopAndVerify(t, s)
+}
+
+// TestProxyUntrustedPlain: on the plain listeners (syslog over TCP, RELP
+// over TCP) a PROXY header from a source not in --proxy-from is not
+// honoured either: its bytes are data (a raw syslog frame) or a broken
+// RELP frame, and PEER stays the socket's.
+func TestProxyUntrustedPlain(t *testing.T) {
+	tcpAddr, relpAddr := freePort(t), freePort(t)
+	s := startSealog(t, "--proxy-from", "127.0.0.1/32", "--listen-tcp", tcpAddr, "--listen-relp-tcp", relpAddr)
+	forged := string(proxyproto.AppendV1(nil, proxyproto.Header{Source: netip.MustParseAddrPort("192.0.2.66:1234"), Dest: netip.MustParseAddrPort("127.0.0.1:514")}))
+
+	c := dialFrom(t, clientIP, tcpAddr)
+	fmt.Fprintf(c, "%s<13>1 2026-11-22T10:15:00Z host app - - - after a forged header\n", forged)
+	c.Close()
+	e := eventWithMsg(t, s, "after a forged header")
+	if !strings.HasPrefix(e[3], clientIP+":") || strings.Contains(e[6], "via=") {
+		t.Errorf("PEER %q FLAGS %q, want the socket's %s and no via", e[3], e[6], clientIP)
+	}
+
+	r := dialFrom(t, clientIP, relpAddr)
+	fmt.Fprintf(r, "%s1 open %d %s\n", forged, len("relp_version=0\ncommands=syslog"), "relp_version=0\ncommands=syslog")
+	r.SetReadDeadline(time.Now().Add(10 * time.Second))
+	ans, _ := io.ReadAll(r)
+	r.Close()
+	if !strings.Contains(string(ans), "serverclose") || strings.Contains(string(ans), "200 OK") {
+		t.Errorf("RELP after a forged header answered %q, want only serverclose", ans)
+	}
+	waitSecurityWhere(t, s, 1, "frame_error", clientIP+":", `"reason":"malformed_frame"`)
+	ioStopAndVerify(t, s)
+	for _, l := range append(s.Events(), s.Security()...) {
+		if strings.HasPrefix(l[3], "192.0.2.66") || strings.Contains(strings.Join(l, "\t"), "via=192.0.2.66") {
+			t.Errorf("a line with the forged source as PEER: %q", l)
+		}
+	}
 }
