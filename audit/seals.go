@@ -1,10 +1,8 @@
 package audit
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -13,9 +11,6 @@ import (
 	"github.com/sealog/sealog/tlog"
 	"golang.org/x/mod/sumdb/note"
 )
-
-// maxSealLine bounds a line read from seals.log; a seal line is under 300 bytes.
-const maxSealLine = 4096
 
 // Seals is the seals tree of a directory (docs/format.md §7.2): the seal
 // lines of seals.log in order, each without its LF, leaf SEQ-1 being seal
@@ -40,33 +35,18 @@ func ReadSeals(dir string) (*Seals, error) {
 		return nil, fmt.Errorf("%s: not a regular file", path)
 	}
 	s := &Seals{Tree: tlog.NewTree()}
-	br := bufio.NewReaderSize(f, maxSealLine+1)
-	for n := 1; ; n++ {
-		line, err := br.ReadSlice('\n')
-		if len(line) == 0 && err == io.EOF {
-			return s, nil
-		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			return nil, fmt.Errorf("%s: line %d: longer than %d bytes", path, n, maxSealLine)
-		}
-		if err == io.EOF {
-			return s, nil // a torn last line is no seal, so no leaf
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		line = line[:len(line)-1]
-		rec, perr := seal.ParseRecord(line)
-		if perr != nil {
-			continue // an interrupted seal line: verify judges it, it is no leaf
-		}
-		if want := uint64(len(s.Records)) + 1; rec.Seq != want {
-			return nil, fmt.Errorf("%s: line %d: seal %d where seal %d belongs", path, n, rec.Seq, want)
-		}
-		s.Records = append(s.Records, rec)
-		s.Lines = append(s.Lines, append([]byte(nil), line...))
-		s.Tree.Append(tlog.LeafHash(line))
+	// The one reader of seals.log that the server's start-up and verify
+	// use too, so that a proof's seals tree is the one they see.
+	err = seal.ReadSeals(f, func(l seal.SealLine) error {
+		s.Records = append(s.Records, l.Record)
+		s.Lines = append(s.Lines, append([]byte(nil), l.Raw...))
+		s.Tree.Append(tlog.LeafHash(l.Raw))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	return s, nil
 }
 
 // Errors of checking a checkpoint against a seals tree.

@@ -329,3 +329,31 @@ func hexPrefix(c []byte, whole bool) bool {
 	}
 	return true
 }
+
+// SealLine is one seal of seals.log as ReadSeals gives it.
+type SealLine struct {
+	Line   int    // 1-based line number in seals.log
+	Record Record // the seal's columns
+	Raw    []byte // the line without its LF; valid only during the call
+}
+
+// ReadSeals reads a seals.log from r through the same reader as the
+// server's start-up and verify (docs/format.md §4) and calls fn for every
+// seal, in order. A seal line cut by a crash that the format allows is
+// skipped (it is no seal and no leaf of the seals tree); any other line
+// that is not a seal, and a seal that does not continue the chain, is an
+// error naming its line (wrapping ErrNotSeal or ErrChain). MACs are not
+// checked: that needs the verify key.
+func ReadSeals(r io.Reader, fn func(SealLine) error) error {
+	return readSeals(r, func(e *sealEntry) error {
+		switch {
+		case e.kind == entryFragment:
+			return nil
+		case e.kind == entryBad:
+			return fmt.Errorf("line %d: %w", e.line, e.err)
+		case !e.linked:
+			return fmt.Errorf("line %d: %w: seal %d: %w", e.line, ErrChain, e.rec.Seq, e.err)
+		}
+		return fn(SealLine{Line: e.line, Record: e.rec, Raw: e.raw})
+	})
+}
