@@ -240,6 +240,14 @@ func (s *Server) startEvent(listeners []string, chattr bool) {
 	}
 	if s.checkpoints != nil {
 		d.Str("origin", s.checkpoints.Origin())
+		if len(s.cfg.Witnesses) > 0 {
+			// Who is asked to cosign (docs/format.md §7.3), by key name.
+			var names []string
+			for _, w := range s.cfg.Witnesses {
+				names = append(names, w.Key.Name())
+			}
+			d.Strs("witnesses", names)
+		}
 	} else {
 		warnings = append(warnings, "no log key (--log-key): no signed checkpoints")
 	}

@@ -313,6 +313,11 @@ func TestWitnessLitewitness(t *testing.T) {
 		"--witness", junk.key.String() + "," + junk.srv.URL}
 	s.startWith(args...)
 
+	// The start event names the witnesses.
+	if start := s.WaitSecurity(t, "start"); !strings.Contains(start[0][8], `"witnesses":["witness.test/litewitness","junk.test/w"]`) {
+		t.Errorf("start DETAIL %s does not name the witnesses", start[0][8])
+	}
+
 	// Cosigned by litewitness.
 	s.Send(t, "<13>1 2026-12-07T00:00:00Z host app - - - first")
 	s.WaitEvents(t, 1)
