@@ -8,6 +8,8 @@ package tests
 // may be missing at the end.
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -280,4 +282,67 @@ func TestRELPNoLoss(t *testing.T) {
 	if recovers < kills {
 		t.Errorf("got %d recover events, want at least %d (one per crash)", recovers, kills)
 	}
+}
+
+// TestRELPTLSAccess: the RELP listener over TLS applies --permitted-peer
+// and --tls-crl as --listen does, to rsyslog's omrelp: a permitted
+// client is served, one whose name is not permitted is refused
+// (peer_denied), and one whose certificate a CRL from `openssl ca
+// -gencrl` lists is refused (revoked, with its serial).
+func TestRELPTLSAccess(t *testing.T) {
+	rsyslogRELP(t)
+	dir := t.TempDir()
+	root := opensslRoot(t, filepath.Join(dir, "root"), "RELP CRL Test Root")
+	goodCert, goodKey := root.issue("good", "good.example.test", "v3_client")
+	badCert, badKey := root.issue("bad", "bad.example.test", "v3_client")
+	strangerCert, strangerKey := root.issue("stranger", "stranger.example.org", "v3_client")
+	root.revoke(badCert)
+	crl := root.crl(filepath.Join(dir, "root.crl.pem"))
+	blk, _ := pem.Decode(mustRead(t, badCert))
+	badX509, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	relpAddr := freePort(t)
+	s := startSealog(t, "--listen-relp", relpAddr, "--tls-client-ca", root.cert, "--tls-crl", crl, "--permitted-peer", "*.example.test")
+	send := func(cert, key, msg string) *ioPeer {
+		pki := *s.PKI
+		pki.ClientCert, pki.ClientKey = cert, key
+		p, inAddr := startOmrelp(t, relpAddr, &pki)
+		ioFeedTCP(t, p, inAddr, []byte("<14>1 2026-11-22T10:15:00.000001Z host app - - - "+msg+"\n"))
+		return p
+	}
+
+	p := send(goodCert, goodKey, "relp permitted")
+	if e := eventWithMsg(t, s, "relp permitted"); e[4] != "good.example.test" || e[6] != "rfc5424,relp" {
+		t.Errorf("AUTH %q FLAGS %q, want good.example.test and rfc5424,relp", e[4], e[6])
+	}
+	p.Stop()
+
+	p = send(strangerCert, strangerKey, "relp not permitted")
+	waitSecurityWhere(t, s, 1, "peer_denied", "127.0.0.1:", `"reason":"peer_not_permitted"`)
+	p.Stop()
+
+	p = send(badCert, badKey, "relp revoked")
+	d := waitSecurityWhere(t, s, 1, "tls_handshake_failed", "127.0.0.1:", `"reason":"revoked"`)[0]
+	if want := `"serial":"` + serialHex(badX509) + `"`; !strings.Contains(d[8], want) {
+		t.Errorf("revoked refusal %s, want %s", d[8], want)
+	}
+	p.Stop()
+	ioStopAndVerify(t, s)
+	for _, e := range s.Events() {
+		if msg := strings.TrimSuffix(e[14], "%0A"); msg == "relp not permitted" || msg == "relp revoked" {
+			t.Errorf("a refused client's message was written: %q", e)
+		}
+	}
+}
+
+func mustRead(t *testing.T, f string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
