@@ -34,6 +34,16 @@ func FuzzReader(f *testing.F) {
 			if !c.Partial && !c.Truncated && int64(len(c.Data)) != c.Size {
 				t.Fatalf("data of %d bytes, size %d", len(c.Data), c.Size)
 			}
+			// Offered agrees with Offers on any open's data.
+			if c.Name == CmdOpen {
+				has := false
+				for _, v := range Offers(c.Data)["commands"] {
+					has = has || v == CmdSyslog
+				}
+				if Offered(c.Data, "commands", CmdSyslog) != has {
+					t.Fatalf("Offered and Offers disagree on %q", c.Data)
+				}
+			}
 			if frames > len(in) {
 				t.Fatal("more commands than input bytes")
 			}

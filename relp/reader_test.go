@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -165,4 +166,42 @@ func TestRELPOffers(t *testing.T) {
 	if _, ok := o["flag"]; !ok {
 		t.Errorf("name without value lost: %v", o)
 	}
+}
+
+// Offered says what Offers says about one value, without allocating
+// whatever the client's open holds.
+func TestRELPOffered(t *testing.T) {
+	for _, tt := range []struct {
+		data string
+		want bool
+	}{
+		{"relp_version=0\ncommands=syslog", true},
+		{"commands=foo,syslog,bar\n", true},
+		{"commands=sys\ncommands=syslogx", false},
+		{"commands=syslog\ncommands=foo", false}, // the last line counts, as in Offers
+		{"commands\nsyslog", false},
+		{"", false},
+		{"xcommands=syslog", false},
+	} {
+		if got := Offered([]byte(tt.data), "commands", CmdSyslog); got != tt.want || got != offersHas(tt.data, "syslog") {
+			t.Errorf("Offered(%q) = %v, want %v", tt.data, got, tt.want)
+		}
+	}
+	var big []byte
+	for i := 0; len(big) < 64<<10; i++ {
+		big = fmt.Appendf(big, "offer%d=%d,%d\n", i, i, i)
+	}
+	big = append(big, "commands=syslog"...)
+	if n := testing.AllocsPerRun(10, func() { Offered(big, "commands", CmdSyslog) }); n != 0 {
+		t.Errorf("Offered of a 64 KiB open allocates %v times, want 0", n)
+	}
+}
+
+func offersHas(data, v string) bool {
+	for _, x := range Offers([]byte(data))["commands"] {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }

@@ -76,6 +76,43 @@ func Offers(data []byte) map[string][]string {
 	return out
 }
 
+// Offered reports whether the data of an open command offers value for
+// name (e.g. commands=syslog), as Offers would say, without building
+// anything: an open's data is the client's, up to the maximum size, and a
+// map of every line it holds would cost many times those bytes. A name
+// offered on several lines counts by its last line, as in Offers.
+func Offered(data []byte, name, value string) bool {
+	found := false
+	for len(data) > 0 {
+		line := data
+		if i := indexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		n, vals := line, []byte(nil)
+		if i := indexByte(line, '='); i >= 0 {
+			n, vals = line[:i], line[i+1:]
+		}
+		if len(line) == 0 || string(n) != name {
+			continue
+		}
+		found = false
+		for len(vals) > 0 {
+			v := vals
+			if i := indexByte(vals, ','); i >= 0 {
+				v, vals = vals[:i], vals[i+1:]
+			} else {
+				vals = nil
+			}
+			if string(v) == value {
+				found = true
+			}
+		}
+	}
+	return found
+}
+
 func indexByte(b []byte, c byte) int {
 	for i, x := range b {
 		if x == c {

@@ -175,8 +175,7 @@ func (c *conn) serveRELP() string {
 				}
 				continue
 			}
-			offers := relp.Offers(cmd.Data)
-			if !offersSyslog(offers["commands"]) {
+			if !relp.Offered(cmd.Data, "commands", relp.CmdSyslog) {
 				answer = relp.AppendResponse(answer, cmd.Txnr, 500, "required command syslog not offered by client")
 				c.relpFrameError("open_without_syslog", "the client does not offer the syslog command")
 				return end("frame_error", true)
@@ -199,15 +198,6 @@ func (c *conn) serveRELP() string {
 			return end("frame_error", true)
 		}
 	}
-}
-
-func offersSyslog(cmds []string) bool {
-	for _, c := range cmds {
-		if c == relp.CmdSyslog {
-			return true
-		}
-	}
-	return false
 }
 
 // relpReplier writes a session's answers in order, each once its events
