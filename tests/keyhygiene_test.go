@@ -503,3 +503,65 @@ func TestKeyStateCrashes(t *testing.T) {
 		t.Fatalf("verify after 6 crashes: exit %d\n%s", code, out)
 	}
 }
+
+// TestVerifyMemoryForgetsKeys: verify derives K2, K3, … from K1 going
+// forward and wipes each behind it. It is held mid-run (its report fills
+// a pipe nobody reads, after every seal was checked) and its memory read:
+// K1 (the auditor's key it was given) and the cursor's K(n+1) may be
+// there, no K2 … K(n) in any form.
+func TestVerifyMemoryForgetsKeys(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to read another process's memory (/proc/PID/mem)")
+	}
+	s := startSealog(t, "--seal-interval", "20ms", "--fsync-interval", "10ms")
+	sealMany(t, s, s.Dir, 25)
+	if code := s.Stop(); code != 0 {
+		t.Fatalf("serve exited %d", code)
+	}
+	n := sealCount(t, s.Dir)
+	f, err := os.OpenFile(filepath.Join(s.Dir, "seals.log"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2000 { // problems enough to fill the pipe
+		fmt.Fprintf(f, "junk line %d that is no seal\n", i)
+	}
+	f.Close()
+
+	cmd := exec.Command(sealogBin, "verify", "--verify-key", filepath.Join(s.KeyDir, "verify.key"), s.Dir)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		go io.Copy(io.Discard, stdout)
+		cmd.Wait()
+	}()
+	time.Sleep(1500 * time.Millisecond) // blocked on the full pipe by now
+	keys := chainKeys(readK1(t, filepath.Join(s.KeyDir, "verify.key")), n+1)
+	fd := newFinder()
+	for m := 1; m <= n+1; m++ {
+		for name, b := range keyForms(keys[m]) {
+			fd.add(fmt.Sprintf("K%d %s", m, name), b)
+		}
+	}
+	scanned := fd.scanProcess(t, cmd.Process.Pid)
+	if !fd.seen["K1 raw"] {
+		t.Fatalf("the verify key K1 is not in the %d bytes scanned: the scan misses verify's memory", scanned)
+	}
+	var old []string
+	for name := range fd.seen {
+		var m int
+		fmt.Sscanf(name, "K%d", &m)
+		if m >= 2 && m <= n {
+			old = append(old, name)
+		}
+	}
+	if len(old) > 0 {
+		t.Fatalf("verify holds keys it derived and passed: %s", strings.Join(sortedStrings(old), ", "))
+	}
+	t.Logf("%d seals verified; %d bytes of verify's memory scanned; K1 and K%d only", n, scanned, n+1)
+}
