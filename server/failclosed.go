@@ -25,6 +25,9 @@ const (
 // holding clients back meanwhile (fail closed, docs/format.md §5).
 func (p *pipeline) syncRetrying(f *rotate.File) {
 	for {
+		if testHookSync != nil {
+			testHookSync(f)
+		}
 		err := f.Sync()
 		if err == nil {
 			break

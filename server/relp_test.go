@@ -7,11 +7,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sealog/sealog/relp"
+	"github.com/sealog/sealog/rotate"
 	"github.com/sealog/sealog/seal"
 )
 
@@ -352,5 +355,51 @@ func TestRELPUnreadAnswersBounded(t *testing.T) {
 			t.Fatal("no disconnect with reason reply_failed: the session outlived a sender that takes no answers")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestRELPAckWaitsForFsync holds the events file's fsync back: the
+// event is written (in the kernel's page cache, where a crash of the
+// machine would lose it) but not durable, and no answer may come until
+// the fsync is let go; then it comes at once. Both ways of syncing: the
+// group commit (--fsync-interval 1h) and a sync of every write batch
+// (--fsync-interval 0).
+func TestRELPAckWaitsForFsync(t *testing.T) {
+	for _, interval := range []time.Duration{time.Hour, 0} {
+		t.Run(fmt.Sprintf("fsync-interval %v", interval), func(t *testing.T) {
+			var hold atomic.Bool
+			release := make(chan struct{})
+			testHookSync = func(f *rotate.File) {
+				if hold.Load() && strings.HasPrefix(filepath.Base(f.Name()), "events") {
+					<-release
+				}
+			}
+			t.Cleanup(func() { testHookSync = nil }) // after the server's own cleanup
+			s, addr := relpServer(t, func(c *Config) { c.FsyncInterval = interval })
+			var once sync.Once
+			free := func() { once.Do(func() { hold.Store(false); close(release) }) }
+			t.Cleanup(free) // before the server's cleanup stops it
+			rc := dialRELP(t, addr)
+			rc.send("open", relpOffers)
+			rc.answer(5 * time.Second)
+			hold.Store(true)
+			n := rc.send("syslog", "<13>1 - - - - - - held back")
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				if ev := readLines(t, s.Dir(), "events"); len(ev) == 1 && ev[0][14] == "held back" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the event was not written")
+				}
+			}
+			rc.c.SetReadDeadline(time.Now().Add(700 * time.Millisecond))
+			if a, err := rc.r.Next(); err == nil {
+				t.Fatalf("answered %d %s %q before the fsync of its event", a.Txnr, a.Name, a.Data)
+			}
+			free()
+			if a := rc.answer(5 * time.Second); a.Txnr != n || string(a.Data) != "200 OK" {
+				t.Fatalf("got %d %s %q, want %d 200 OK", a.Txnr, a.Name, a.Data, n)
+			}
+		})
 	}
 }

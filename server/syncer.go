@@ -206,12 +206,21 @@ func (j *finalJob) done() {
 // page cache. The drop is advice only: a kernel that does not take it
 // costs memory, not data.
 func syncAndDrop(f *rotate.File, dropTo int64) error {
+	if testHookSync != nil {
+		testHookSync(f)
+	}
 	if err := f.Sync(); err != nil {
 		return err
 	}
 	_ = f.DropCache(dropTo)
 	return nil
 }
+
+// testHookSync, when non-nil, is called before every fsync of a file
+// the pipeline writes. It is a test hook only (server/relp_test.go holds
+// an fsync back to see that no RELP answer overtakes it); production
+// code never sets it.
+var testHookSync func(f *rotate.File)
 
 // takeSynced takes the results of the jobs that finished. p.mu is held.
 func (p *pipeline) takeSynced() {
