@@ -339,14 +339,37 @@ func TestProxyHeaderTimeout(t *testing.T) {
 	ioStopAndVerify(t, s)
 }
 
-// TestProxyUntrustedPlain: on the plain listeners (syslog over TCP, RELP
-// over TCP) a PROXY header from a source not in --proxy-from is not
-// honoured either: its bytes are data (a raw syslog frame) or a broken
-// RELP frame, and PEER stays the socket's.
-func TestProxyUntrustedPlain(t *testing.T) {
+// TestProxyPlainListeners: the plain listeners (syslog over TCP, RELP
+// over TCP) take a balancer's header like the TLS ones; a PROXY header
+// from a source not in --proxy-from is not honoured: its bytes are data
+// (a raw syslog frame) or a broken RELP frame, and PEER stays the
+// socket's.
+func TestProxyPlainListeners(t *testing.T) {
 	tcpAddr, relpAddr := freePort(t), freePort(t)
 	s := startSealog(t, "--proxy-from", "127.0.0.1/32", "--listen-tcp", tcpAddr, "--listen-relp-tcp", relpAddr)
 	forged := string(proxyproto.AppendV1(nil, proxyproto.Header{Source: netip.MustParseAddrPort("192.0.2.66:1234"), Dest: netip.MustParseAddrPort("127.0.0.1:514")}))
+
+	// From the balancer (127.0.0.1), v2 before plain syslog and v1
+	// before RELP: PEER is the client the header names.
+	claimed := proxyproto.Header{Source: netip.MustParseAddrPort("198.51.100.7:5000"), Dest: netip.MustParseAddrPort("127.0.0.1:514")}
+	b := dialFrom(t, "127.0.0.1", tcpAddr)
+	fmt.Fprintf(b, "%s<13>1 2026-11-22T10:15:00Z host app - - - plain through a balancer\n", proxyproto.AppendV2(nil, claimed))
+	b.Close()
+	if e := eventWithMsg(t, s, "plain through a balancer"); e[3] != "198.51.100.7:5000" || !strings.HasPrefix(e[6], "rfc5424,via=127.0.0.1:") {
+		t.Errorf("PEER %q FLAGS %q, want 198.51.100.7:5000 via the balancer", e[3], e[6])
+	}
+	b = dialFrom(t, "127.0.0.1", relpAddr)
+	offers := "relp_version=0\ncommands=syslog"
+	msg := "<13>1 2026-11-22T10:15:00Z host app - - - relp through a balancer"
+	fmt.Fprintf(b, "%s1 open %d %s\n2 syslog %d %s\n3 close 0\n", proxyproto.AppendV1(nil, claimed), len(offers), offers, len(msg), msg)
+	b.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if ans, _ := io.ReadAll(b); !strings.Contains(string(ans), "2 rsp 6 200 OK\n") {
+		t.Errorf("RELP through the balancer answered %q, want 2 acknowledged", ans)
+	}
+	b.Close()
+	if e := eventWithMsg(t, s, "relp through a balancer"); e[3] != "198.51.100.7:5000" || !strings.HasPrefix(e[6], "rfc5424,relp,via=127.0.0.1:") {
+		t.Errorf("PEER %q FLAGS %q, want 198.51.100.7:5000, relp, via the balancer", e[3], e[6])
+	}
 
 	c := dialFrom(t, clientIP, tcpAddr)
 	fmt.Fprintf(c, "%s<13>1 2026-11-22T10:15:00Z host app - - - after a forged header\n", forged)
