@@ -403,3 +403,63 @@ func TestRELPAckWaitsForFsync(t *testing.T) {
 		})
 	}
 }
+
+// TestRELPGroupCommitAcrossSessions: eight senders' windows wait for
+// fsyncs that take 100 ms each (held by the test hook); they must share
+// them, a few fsyncs for the forty windows, not one (or more) each.
+func TestRELPGroupCommitAcrossSessions(t *testing.T) {
+	var fsyncs atomic.Int64
+	testHookSync = func(f *rotate.File) {
+		if strings.HasPrefix(filepath.Base(f.Name()), "events") {
+			fsyncs.Add(1)
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	t.Cleanup(func() { testHookSync = nil })
+	_, addr := relpServer(t, func(c *Config) { c.FsyncInterval = time.Hour })
+	const sessions, windows, window = 8, 5, 32
+	var clients []*relpClient
+	for i := 0; i < sessions; i++ {
+		rc := dialRELP(t, addr)
+		rc.send("open", relpOffers)
+		rc.answer(5 * time.Second)
+		clients = append(clients, rc)
+	}
+	before := fsyncs.Load()
+	errs := make(chan error, sessions)
+	for i, rc := range clients {
+		go func() {
+			for w := 0; w < windows; w++ {
+				var frames []byte
+				first := rc.txnr
+				for j := 0; j < window; j++ {
+					frames = relp.AppendFrame(frames, rc.txnr, "syslog", fmt.Appendf(nil, "<13>1 - h a - - - session %d window %d message %d", i, w, j))
+					rc.txnr++
+				}
+				if _, err := rc.c.Write(frames); err != nil {
+					errs <- err
+					return
+				}
+				for j := 0; j < window; j++ {
+					rc.c.SetReadDeadline(time.Now().Add(20 * time.Second))
+					a, err := rc.r.Next()
+					if err != nil || a.Txnr != first+j || string(a.Data) != "200 OK" {
+						errs <- fmt.Errorf("session %d: got %d %q, %v; want %d 200 OK", i, a.Txnr, a.Data, err, first+j)
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range clients {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := fsyncs.Load() - before
+	t.Logf("%d windows of %d sessions acknowledged after %d fsyncs of the events file", sessions*windows, sessions, n)
+	if n > sessions*windows/2 {
+		t.Errorf("%d fsyncs for %d windows: the sessions did not share them", n, sessions*windows)
+	}
+}
