@@ -111,6 +111,12 @@
 //   - pipeline.done: closed when the pipeline goroutine has finished;
 //     Shutdown waits on it.
 //
+// A failed write of DIR/checkpoint happens inside a seal (the chain's
+// lock held, often on the syncer) or on a witness goroutine, neither of
+// which may submit: checkpointHealth only records it, and the holder of
+// pipeline.mu writes the write_error and write_recovered events
+// (reportCheckpoint) at the pipeline goroutine's next turn.
+//
 // # Locks
 //
 //   - pipeline.mu is the write stage: whoever holds it owns both streams,

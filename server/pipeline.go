@@ -107,6 +107,9 @@ type pipeline struct {
 	// laterFinals: final jobs that finished while the holder waited for
 	// another stream's job; finalized at the next top-level step.
 	laterFinals []*finalJob
+	// ckpt: failed writes of DIR/checkpoint, reported as security events
+	// at the pipeline goroutine's next turn (nil without a log key).
+	ckpt *checkpointHealth
 	// durableWaiters: accepted batches waiting for their events to be
 	// fsynced, in queue order (durable.go).
 	durableWaiters []durableWaiter
@@ -380,6 +383,7 @@ func (p *pipeline) run() {
 		p.mu.Lock()
 		p.handle(ev, rotateTimer)
 		p.finalizeLater()
+		p.reportCheckpoint()
 		if p.state == pipeClosed {
 			for b := range p.in { // closed: what is left, then the end
 				p.accept(b)
@@ -460,6 +464,9 @@ func (p *pipeline) finish() {
 	p.events.await(jobCheckpoint)
 	rec, immErr := p.events.finalize()
 	p.reportFinal(p.events, rec, immErr)
+	// The last checkpoint failures the security file can hold: that of
+	// its own final seal is on stderr only.
+	p.reportCheckpoint()
 	p.security.waitFinal()
 	p.security.await(jobCheckpoint)
 	p.security.finalize() // its own final seal lives in seals.log only

@@ -38,6 +38,9 @@ type Server struct {
 	// checkpoints signs and writes DIR/checkpoint after every seal; nil
 	// without a log key.
 	checkpoints *tlog.Publisher
+	// ckptHealth records failed writes of DIR/checkpoint for the write
+	// stage to report; nil without a log key.
+	ckptHealth *checkpointHealth
 	// witnesses asks --witness witnesses to cosign the checkpoints; nil
 	// without witnesses.
 	witnesses *witnessing
@@ -120,6 +123,7 @@ func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*S
 			return nil, configErrorf("--log-key %s: %v", cfg.LogKeyPath, err)
 		}
 		s.checkpoints = tlog.NewPublisher(cfg.Dir, signer, stderr)
+		s.ckptHealth = newCheckpointHealth(stderr, cfg.Metrics)
 		chainOpt.Sealed = s.publishCheckpoint
 	}
 	chain, err := seal.OpenChain(cfg.Dir, cfg.KeyPath, chainOpt)
@@ -151,11 +155,13 @@ func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*S
 		return nil, fmt.Errorf("scan %s: %w", cfg.Dir, err)
 	}
 	s.pipe = newPipeline(&s.cfg, chain, ids, chattr, log, stderr)
+	s.pipe.ckpt = s.ckptHealth
 	if err := s.pipe.open(); err != nil {
 		chain.Close()
 		return nil, err
 	}
 	s.startEvent(listeners, chattr)
+	s.pipe.reportCheckpoint() // the start-up checkpoint's failure, if any
 	if torn, ok := chain.Torn(); ok {
 		// A seal line cut off by a failed write before the last stop;
 		// the chain ended it with an LF and goes on (see seal.OpenChain).
@@ -179,18 +185,20 @@ func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*S
 	s.pipe.security.flush()
 	s.pipe.security.sync()
 	if len(cfg.Witnesses) > 0 {
-		s.witnesses = startWitnessing(cfg.Witnesses, s.checkpoints, chain.SealsTree(), cfg.Metrics, s.serverEvent, stderr)
+		s.witnesses = startWitnessing(cfg.Witnesses, s.checkpoints, s.ckptHealth, chain.SealsTree(), cfg.Metrics, s.serverEvent, stderr)
 	}
 	return s, nil
 }
 
 // publishCheckpoint signs and writes the checkpoint of the seals tree
-// (docs/format.md §7.2). A failure is said on stderr; the next seal
-// writes a newer checkpoint, and the seals themselves are not held up.
+// (docs/format.md §7.2). It runs inside seal.Chain.Seal, with the chain's
+// lock held, on whichever goroutine sealed. A failure is a write_error
+// (ckptHealth, which the write stage reports later); the next seal writes
+// a newer checkpoint, and the seals themselves are not held up.
 func (s *Server) publishCheckpoint(size uint64, root tlog.Hash) {
 	msg, err := s.checkpoints.Publish(size, root)
+	s.ckptHealth.note(size, "checkpoint", err)
 	if err != nil {
-		fmt.Fprintf(s.stderr, "sealog: checkpoint %d: %v\n", size, err)
 		return
 	}
 	if s.witnesses != nil {

@@ -26,6 +26,7 @@ import (
 type witnessing struct {
 	pool   *witness.Pool
 	pub    *tlog.Publisher
+	health *checkpointHealth // a failed write of a cosignature is a write error
 	event  func(action, result string, d *writer.Detail)
 	stderr io.Writer
 
@@ -36,9 +37,9 @@ type witnessing struct {
 // startWitnessing starts asking ws about the checkpoints pub publishes
 // for tree, beginning with the latest one already out (after a restart,
 // a witness that missed it, down at the stop, cosigns it now).
-func startWitnessing(ws []witness.Witness, pub *tlog.Publisher, tree *tlog.Tree, m *metrics.Metrics,
+func startWitnessing(ws []witness.Witness, pub *tlog.Publisher, health *checkpointHealth, tree *tlog.Tree, m *metrics.Metrics,
 	event func(action, result string, d *writer.Detail), stderr io.Writer) *witnessing {
-	w := &witnessing{pub: pub, event: event, stderr: stderr}
+	w := &witnessing{pub: pub, health: health, event: event, stderr: stderr}
 	w.pool = witness.Start(witness.Config{
 		Witnesses: ws,
 		Proof: func(old, size uint64) ([]witness.Hash, error) {
@@ -73,9 +74,16 @@ func (w *witnessing) cosigned(wt witness.Witness, cp []byte, c witness.Cosignatu
 	if err != nil {
 		return
 	}
-	_, err = w.pub.Amend(text, func(note []byte) ([]byte, error) { return witness.AddSignatures(note, sigs) })
+	wrote, err := w.pub.Amend(text, func(note []byte) ([]byte, error) { return witness.AddSignatures(note, sigs) })
 	if err != nil {
 		fmt.Fprintf(w.stderr, "sealog: adding %s's cosignature to the checkpoint: %v\n", wt.Key.Name(), err)
+	}
+	if wrote || err != nil {
+		var size uint64
+		if cpc, err := tlog.Peek(cp); err == nil {
+			size = cpc.Size
+		}
+		w.health.note(size, "cosignature of checkpoint", err)
 	}
 }
 

@@ -531,3 +531,87 @@ func TestVerifyLogPubUsage(t *testing.T) {
 		t.Errorf("verify --log-pub without a checkpoint: exit %d, want 1 saying no checkpoint:\n%s", code, out)
 	}
 }
+
+// TestCheckpointWriteError: DIR/checkpoint cannot be replaced (a
+// directory took its name, so the rename over it fails, as it would on a
+// full or read-only disk): the first failed checkpoint is a write_error
+// security event naming the file, and on stderr; the seals that follow
+// fail too but add no event (one per episode); once the path is free the
+// next seal writes the checkpoint again, write_recovered says so, and the
+// stop is clean (under SEALOG_TEST_RACE=1 the binary has the race
+// detector, which fails the stop on a race).
+func TestCheckpointWriteError(t *testing.T) {
+	s := startSealog(t, "--seal-interval", "200ms")
+	ckptErrors := func() [][]string {
+		return s.Matching("security", func(l []string) bool {
+			return len(l) == 9 && l[6] == "write_error" && strings.Contains(l[8], `"file":"checkpoint"`)
+		})
+	}
+	n := 0
+	send := func() {
+		t.Helper()
+		n++
+		s.Send(t, bbMsg(fmt.Sprintf("checkpoint write error %d", n)))
+		s.WaitEvents(t, n)
+	}
+	send()
+	tlWaitCheckpoint(t, s, 1)
+
+	path := filepath.Join(s.Dir, "checkpoint")
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(path, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(path, "in-the-way"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sealsBefore := len(tlSealLines(t, s.Dir))
+	send()
+	got := s.WaitLines(t, "security", 1, "write_error of the checkpoint", func(l []string) bool {
+		return len(l) == 9 && l[6] == "write_error" && strings.Contains(l[8], `"file":"checkpoint"`)
+	})
+	if l := got[0]; l[7] != "error" || !strings.Contains(l[8], "rename ") {
+		t.Errorf("write_error of the checkpoint: %q, want RESULT error and the cause", strings.Join(l, "\t"))
+	}
+	if !strings.Contains(s.Stderr(), "sealog: write error: checkpoint ") {
+		t.Errorf("stderr does not say the checkpoint write failed:\n%s", s.Stderr())
+	}
+	// Three more seals fail to publish: still one event, one stderr line.
+	for len(tlSealLines(t, s.Dir)) < sealsBefore+4 {
+		send()
+		time.Sleep(250 * time.Millisecond)
+	}
+	if got := len(ckptErrors()); got != 1 {
+		t.Errorf("%d write_error events of the checkpoint during one failure, want 1", got)
+	}
+	if c := strings.Count(s.Stderr(), "sealog: write error: checkpoint "); c != 1 {
+		t.Errorf("%d stderr lines for one failure of the checkpoint, want 1:\n%s", c, s.Stderr())
+	}
+	if len(s.SecurityOf("write_recovered")) != 0 {
+		t.Errorf("write_recovered while the checkpoint still fails")
+	}
+
+	if err := os.RemoveAll(path); err != nil {
+		t.Fatal(err)
+	}
+	send()
+	rec := s.WaitSecurity(t, "write_recovered")
+	if l := rec[0]; !strings.Contains(l[8], `"file":"checkpoint"`) || !strings.Contains(l[8], `"duration_ms":`) {
+		t.Errorf("write_recovered: %q, want the checkpoint file and the duration", strings.Join(l, "\t"))
+	}
+	if !strings.Contains(s.Stderr(), "sealog: write recovered: checkpoint written again") {
+		t.Errorf("stderr does not say the checkpoint was written again:\n%s", s.Stderr())
+	}
+	if code := s.Stop(); code != 0 {
+		t.Fatalf("stop: exit %d\n%s", code, s.Stderr())
+	}
+	if got := len(ckptErrors()); got != 1 {
+		t.Errorf("%d write_error events of the checkpoint, want 1", got)
+	}
+	tlCheckCheckpoint(t, s, tlOrigin(t, s))
+	if out, code := s.Verify(t, "--log-pub", filepath.Join(s.KeyDir, "log.pub")); code != 0 {
+		t.Errorf("verify after the episode: exit %d\n%s", code, out)
+	}
+}
