@@ -565,3 +565,36 @@ func TestVerifyMemoryForgetsKeys(t *testing.T) {
 	}
 	t.Logf("%d seals verified; %d bytes of verify's memory scanned; K1 and K%d only", n, scanned, n+1)
 }
+
+// TestVerifyExtraFileAfterStop: after a real graceful stop, an events
+// file that is in no seal fails verify (nothing may be unsealed then);
+// after a restart, the new files it opens are merely unsealed tails.
+func TestVerifyExtraFileAfterStop(t *testing.T) {
+	s := startSealog(t)
+	s.Send(t, "<13>1 2026-12-07T04:00:00Z host app - - - before the stop")
+	s.WaitEvents(t, 1)
+	if code := s.Stop(); code != 0 {
+		t.Fatalf("stop: exit %d\n%s", code, s.Stderr())
+	}
+	if out, code := s.Verify(t); code != 0 {
+		t.Fatalf("verify after a graceful stop: exit %d\n%s", code, out)
+	}
+	copyDir := bbCopyDir(t, s.Dir)
+	events := s.files("events")
+	line, _ := os.ReadFile(events[len(events)-1])
+	extra := filepath.Join(copyDir, "events-29991231T235959.999Z.log")
+	if err := os.WriteFile(extra, line, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runSealog(t, "", "verify", "--verify-key", filepath.Join(s.KeyDir, "verify.key"), copyDir)
+	if code != 1 || !strings.Contains(out, "events-29991231T235959.999Z.log: not in the seal chain, which ends with a graceful stop") {
+		t.Fatalf("verify with a file added after the stop: exit %d, want 1 naming it\n%s%s", code, out, errOut)
+	}
+
+	s.startWith()
+	s.Send(t, "<13>1 2026-12-07T04:00:00Z host app - - - after the restart")
+	s.WaitEvents(t, 2)
+	if out, code := s.Verify(t); code != 0 || !strings.Contains(out, "unsealed tail") {
+		t.Fatalf("verify of a running server after a restart: exit %d, want 0 with unsealed tails\n%s", code, out)
+	}
+}
