@@ -419,7 +419,7 @@ func TestSystemdUnitContents(t *testing.T) {
 		"ExecReload":            "/usr/bin/sealog reload --pid $MAINPID", "Restart": "on-failure",
 		"ReadWritePaths": "/var/log/sealog /var/lib/sealog",
 		"RuntimeDirectory": "sealog", "EnvironmentFile": "-/etc/default/sealog",
-		"RestartPreventExitStatus": "2", "Wants": "network-online.target",
+		"Wants": "network-online.target",
 		"After": "network-online.target time-sync.target",
 	}
 	for k, v := range want {
@@ -429,6 +429,11 @@ func TestSystemdUnitContents(t *testing.T) {
 	}
 	if got := u["SystemCallFilter"]; len(got) == 0 || got[0] != "@system-service" {
 		t.Errorf("SystemCallFilter: got %q, want @system-service first", got)
+	}
+	// Go exits with 2 after a panic or the watchdog's SIGABRT, as sealog
+	// does for a configuration error: those must be restarted.
+	if u["RestartPreventExitStatus"] != nil {
+		t.Errorf("got RestartPreventExitStatus %q, want none", u["RestartPreventExitStatus"])
 	}
 	if len(u["WatchdogSec"]) != 1 || u["DynamicUser"] != nil {
 		t.Errorf("got WatchdogSec %q, DynamicUser %q; want one WatchdogSec and no DynamicUser", u["WatchdogSec"], u["DynamicUser"])
