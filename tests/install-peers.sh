@@ -43,6 +43,10 @@ RELP_PEERS="rsyslog-relp haproxy"
 # chattr/lsattr, capsh for the no-capability test; ssh-keygen, ssh-agent
 # and ssh-add, which hold the key of the witness test's litewitness.
 TOOLS="systemd e2fsprogs util-linux mount openssl libcap2-bin bsdutils openssh-client"
+# The Debian package and the booted-systemd test (TestSystemdVM,
+# tests/vm/run.sh): lintian checks the package; debootstrap makes the
+# guest's root file system, qemu-system-x86 boots it.
+TOOLS="$TOOLS lintian debootstrap qemu-system-x86"
 
 need=""
 for p in rsyslog rsyslog-gnutls rsyslog-openssl $RELP_PEERS $SYSLOGNG_LIBS $TOOLS; do
