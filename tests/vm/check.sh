@@ -154,6 +154,7 @@ status=$(prop sealog StatusText)
 check start.ready-status "StatusText from the READY=1 datagram: $status" sh -c "echo '$status' | grep -q '^serving tls '"
 check start.enabled "enabled for the next boot" sh -c '[ "$(systemctl is-enabled sealog.service)" = enabled ]'
 pid=$(prop sealog MainPID)
+nr0=$(prop sealog NRestarts)
 
 check tls.send "sealog send over mutual TLS exits 0" send "hello from the booted test"
 check tls.event "the event is in an events file" wait_for 20 event_seen "hello from the booted test"
@@ -190,14 +191,14 @@ sleep 16
 w2=$(prop sealog WatchdogTimestampMonotonic)
 check watchdog.config "WatchdogUSec=$(prop sealog WatchdogUSec)" [ "$(prop sealog WatchdogUSec)" = 5s ]
 check watchdog.pings "last ping moved from $w1 to $w2" [ "$w2" -gt "$w1" ]
-check watchdog.survives "same pid $pid after 16 s (3 periods), no restart" \
-	sh -c "[ \"\$(systemctl show -P MainPID sealog)\" = $pid ] && [ \"\$(systemctl show -P NRestarts sealog)\" = 0 ]"
+check watchdog.survives "same pid $pid after 16 s (3 periods), NRestarts still $nr0" \
+	sh -c "[ \"\$(systemctl show -P MainPID sealog)\" = $pid ] && [ \"\$(systemctl show -P NRestarts sealog)\" = $nr0 ]"
 
 # A frozen process is killed by the watchdog and restarted.
 kill -STOP "$pid"
 restarted() { p=$(prop sealog MainPID); [ "$p" != 0 ] && [ "$p" != "$pid" ] && systemctl is-active -q sealog; }
 check watchdog.restart "SIGSTOPped pid $pid replaced" wait_for 60 restarted
-check watchdog.nrestarts "NRestarts=$(prop sealog NRestarts)" [ "$(prop sealog NRestarts)" = 1 ]
+check watchdog.nrestarts "NRestarts=$(prop sealog NRestarts), was $nr0" [ "$(prop sealog NRestarts)" = $((nr0 + 1)) ]
 check watchdog.journal "journal says watchdog timeout" sh -c 'journalctl -u sealog --no-pager | grep -qi "watchdog timeout"'
 check watchdog.serves "the restarted sealog receives" send "after the watchdog restart"
 check watchdog.event "that event is written" wait_for 20 event_seen "after the watchdog restart"
@@ -234,11 +235,22 @@ info timing "stop checks done at $(elapsed)"
 # record for SECCOMP_RET_LOG. First prove that a kill shows on this
 # kernel: date setting the clock under a filter that denies @clock.
 sigsys_log() { dmesg 2>/dev/null | grep 'type=1326' | grep 'sig=31'; }
-systemd-run --wait --quiet -p User=nobody -p SystemCallFilter=~@clock -p SystemCallErrorNumber=kill \
-	/bin/date -s @86400 >"$R/seccomp-control.txt" 2>&1
+# (A unit file, not systemd-run: the minimal system has no D-Bus.)
+cat >/etc/systemd/system/sealog-vm-seccomp-control.service <<'EOT'
+[Service]
+Type=oneshot
+User=nobody
+SystemCallFilter=~@clock
+SystemCallErrorNumber=kill
+ExecStart=/bin/date -s @86400
+EOT
+systemctl daemon-reload
+systemctl start sealog-vm-seccomp-control.service
+info seccomp "control: $(prop sealog-vm-seccomp-control ExecMainCode)/$(prop sealog-vm-seccomp-control ExecMainStatus)"
 date_killed() { sigsys_log | grep -q 'comm="date"'; }
-check seccomp.kill-visible "a denied clock change kills date and is logged (audit type=1326 sig=31)" \
-	wait_for 10 date_killed
+check seccomp.kill-visible "a denied clock change kills date (SIGSYS) and is logged (audit type=1326 sig=31)" \
+	sh -c '[ "$(systemctl show -P ExecMainStatus sealog-vm-seccomp-control)" = 31 ]'
+check seccomp.kill-logged "the kill is in the kernel log" wait_for 10 date_killed
 printf '[Service]\nSystemCallErrorNumber=kill\n' >/etc/systemd/system/sealog.service.d/vm-seccomp-kill.conf
 systemctl daemon-reload
 check seccomp.start "sealog starts with denials fatal" systemctl start sealog.service
