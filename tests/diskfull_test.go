@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -88,6 +89,9 @@ type dfSender struct {
 	sent   atomic.Int64
 	fast   atomic.Bool
 	paused atomic.Bool
+	// sending is held across the check of paused and the send that
+	// follows, so that pause can wait for a send under way.
+	sending sync.Mutex
 	stop   chan struct{}
 	done   chan struct{}
 	err    error
@@ -102,21 +106,82 @@ func (d *dfSender) run() {
 			return
 		default:
 		}
+		d.sending.Lock()
 		if d.paused.Load() {
+			d.sending.Unlock()
 			time.Sleep(5 * time.Millisecond)
 			continue
 		}
 		m := fmt.Sprintf("<13>1 - diskfull app - - - df-%d-%d %s", d.id, d.sent.Load(), pad)
 		d.c.SetWriteDeadline(time.Now().Add(2 * time.Minute))
-		if _, err := fmt.Fprintf(d.c, "%d %s", len(m), m); err != nil {
+		_, err := fmt.Fprintf(d.c, "%d %s", len(m), m)
+		if err == nil {
+			d.sent.Add(1)
+		}
+		d.sending.Unlock()
+		if err != nil {
 			d.err = err
 			return
 		}
-		d.sent.Add(1)
 		if !d.fast.Load() {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
+}
+
+// dfPause stops the senders and waits until the last message each sent
+// is in the events file. Setting paused alone is not enough: a sender
+// that had checked it may still be sending, and the server may write
+// that message after anything the test sends next on another
+// connection — after the test filled the disk, say, where it would be
+// the first write to fail instead of the seal the test is waiting for.
+func dfPause(t *testing.T, s *Sealog, senders []*dfSender) {
+	t.Helper()
+	for _, d := range senders {
+		d.paused.Store(true)
+		d.sending.Lock() // a send under way has finished
+		d.sending.Unlock()
+	}
+	for _, d := range senders {
+		n := d.sent.Load()
+		if n == 0 {
+			continue
+		}
+		last := fmt.Sprintf("df-%d-%d ", d.id, n-1)
+		if !poll(20*time.Second, func() bool { return dfHasEventPrefix(s, last) }) {
+			t.Fatalf("the last message sender %d sent (%s) is not in the events file", d.id, last)
+		}
+	}
+}
+
+// dfHasEventPrefix reports whether an event's MSG begins with prefix.
+func dfHasEventPrefix(s *Sealog, prefix string) bool {
+	for _, l := range s.lines("events") {
+		if strings.Contains(l, "\t"+prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// dfWriteErrors returns the stderr lines of write errors that hold
+// clients back (the events, security and seals files, the key state).
+// A failed write of DIR/checkpoint is a write error too, but seals go on
+// past it: with the disk full it usually comes first, after the last
+// seal that fitted, and it is not what these tests wait for.
+func dfWriteErrors(stderr string) []string {
+	var out []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.Contains(l, "sealog: write error:") && !strings.Contains(l, "sealog: write error: checkpoint ") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// dfRecoveries counts the recoveries of such write errors on stderr.
+func dfRecoveries(stderr string) int {
+	return strings.Count(stderr, "sealog: write recovered after ")
 }
 
 var dfMsgRE = regexp.MustCompile(`^df-(\d+)-(\d+) `)
@@ -209,7 +274,7 @@ func TestDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline = time.Now().Add(30 * time.Second)
-	for !strings.Contains(s.Stderr(), "write recovered") {
+	for dfRecoveries(s.Stderr()) == 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("no recovery 30s after space came back:\n%s", s.Stderr())
 		}
@@ -310,7 +375,7 @@ func TestDiskFull(t *testing.T) {
 // frees the space and tries again.
 func dfSealFull(t *testing.T, s *Sealog, mnt, filler string, senders []*dfSender) {
 	t.Helper()
-	recovered := strings.Count(s.Stderr(), "write recovered")
+	recovered := dfRecoveries(s.Stderr())
 	defer func() {
 		for _, d := range senders {
 			d.paused.Store(false)
@@ -322,7 +387,7 @@ func dfSealFull(t *testing.T, s *Sealog, mnt, filler string, senders []*dfSender
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for strings.Count(s.Stderr(), "write recovered") == recovered {
+	for dfRecoveries(s.Stderr()) == recovered {
 		if time.Now().After(deadline) {
 			t.Fatalf("no recovery of the seal 30s after space came back:\n%s", s.Stderr())
 		}
@@ -348,15 +413,15 @@ func dfCatchSealOnFullDisk(t *testing.T, s *Sealog, mnt, filler string, senders 
 	bsize := max(st.Bsize, int64(os.Getpagesize()))
 	seals := filepath.Join(s.Dir, "seals.log")
 	const minSealLine = 200 // every seal line is longer (SPEC §4: two hex MACs alone are 128)
-	pause := func(p bool) {
+	resume := func() {
 		for _, d := range senders {
-			d.paused.Store(p)
+			d.paused.Store(false)
 		}
 	}
 	nudge := s.Dial(t)
 	defer closeAndDrain(nudge)
 	for attempt := 0; attempt < 5; attempt++ {
-		errs := strings.Count(s.Stderr(), "sealog: write error:")
+		errs := len(dfWriteErrors(s.Stderr()))
 		// Wait until the tail block is nearly full, then freeze.
 		deadline := time.Now().Add(30 * time.Second)
 		for {
@@ -372,7 +437,7 @@ func dfCatchSealOnFullDisk(t *testing.T, s *Sealog, mnt, filler string, senders 
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		pause(true)
+		dfPause(t, s, senders)
 		// One more event, so the events file has grown since its last
 		// seal and the next checkpoint must seal it.
 		m := fmt.Sprintf("<13>1 - diskfull app - - - nudge-%d", attempt)
@@ -387,23 +452,19 @@ func dfCatchSealOnFullDisk(t *testing.T, s *Sealog, mnt, filler string, senders 
 		fi, _ := os.Stat(seals)
 		if fi.Size()%bsize <= bsize-minSealLine {
 			os.Remove(filler) // a seal slipped in; start over
-			pause(false)
+			resume()
 			continue
 		}
 		deadline = time.Now().Add(15 * time.Second)
-		for strings.Count(s.Stderr(), "sealog: write error:") == errs {
+		for len(dfWriteErrors(s.Stderr())) == errs {
 			if time.Now().After(deadline) {
 				os.Remove(filler)
 				t.Fatalf("no write error 15s after the disk filled before a seal:\n%s", s.Stderr())
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		var last string
-		for _, l := range strings.Split(s.Stderr(), "\n") {
-			if strings.Contains(l, "sealog: write error:") {
-				last = l
-			}
-		}
+		werrs := dfWriteErrors(s.Stderr())
+		last := werrs[len(werrs)-1]
 		t.Logf("phase 2 stderr: %s", last)
 		partial = strings.Contains(s.Stderr(), "seal line not yet complete")
 		if partial {
