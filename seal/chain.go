@@ -153,7 +153,7 @@ func OpenChain(dir, keyPath string, opt ChainOptions) (*Chain, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrKeyState, err)
 	}
-	c.warnings = warnings
+	c.warnings = append(warnings, keyFSWarnings(keyPath)...)
 	mem, err := newSecrets()
 	if err != nil {
 		return nil, err

@@ -403,6 +403,11 @@ func writeNew(path string, data []byte) error {
 	}
 	err = f.Chmod(0o600) // whatever the umask
 	if err == nil {
+		// A block of its own before the first byte: never inline in the
+		// inode, where every write is journaled (keyfs.go).
+		err = reserveBlock(f)
+	}
+	if err == nil {
 		_, err = f.Write(data)
 	}
 	if err == nil {
