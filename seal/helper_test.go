@@ -24,7 +24,11 @@ const (
 
 // appendTestLine appends a valid SPEC §3 line with cols columns (LF
 // included), varied by i.
-func appendTestLine(dst []byte, cols, i int) []byte {
+func appendTestLine(dst []byte, cols, i int) []byte { return appendTestLineLen(dst, cols, i, 0) }
+
+// appendTestLineLen is appendTestLine with the message padded so that the
+// line, LF included, is n bytes (n <= 0, or too short: no padding).
+func appendTestLineLen(dst []byte, cols, i, n int) []byte {
 	var body []byte
 	body = append(body, "2026-11-22T10:15:00.123456Z\thost1-"...)
 	body = strconv.AppendInt(body, int64(i), 10)
@@ -39,6 +43,9 @@ func appendTestLine(dst []byte, cols, i int) []byte {
 			body = append(body, "col"...)
 			body = strconv.AppendInt(body, int64(c), 10)
 		}
+	}
+	for pad := n - 1 - len(body) - 1 - len(strconv.Itoa(len(body))); pad > 0; pad = n - 1 - len(body) - 1 - len(strconv.Itoa(len(body))) {
+		body = append(body, 'x')
 	}
 	dst = strconv.AppendInt(dst, int64(len(body)), 10)
 	dst = append(dst, '\t')

@@ -87,6 +87,25 @@ func (f *Frontier) Append(leaf Hash) {
 	f.n++
 }
 
+// AppendSubtree adds, at the right edge, the root of a complete subtree
+// of 1<<height leaves, as if they were appended one by one. The size must
+// be a multiple of 1<<height (the subtree is aligned, as in the tree of
+// the whole); AppendSubtree panics otherwise. This lets leaves and the
+// nodes above them be hashed elsewhere (in parallel) and joined in order.
+func (f *Frontier) AppendSubtree(root Hash, height uint) {
+	if height >= 64 || f.n&(1<<height-1) != 0 {
+		panic("tlog: AppendSubtree not aligned")
+	}
+	top := bits.OnesCount64(f.n)
+	f.stack[top] = root
+	top++
+	for k := f.n >> height; k&1 == 1; k >>= 1 {
+		f.stack[top-2] = NodeHash(f.stack[top-2], f.stack[top-1])
+		top--
+	}
+	f.n += 1 << height
+}
+
 // Root is the RFC 9162 Merkle tree hash of the leaves appended so far:
 // the complete subtrees folded from the right, since the tree hash splits
 // at the largest power of two below the size (RFC 9162 §2.1.1).
