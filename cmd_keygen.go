@@ -19,6 +19,11 @@ func runKeygen(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		// "keygen --out DIR stray" is a typo (a forgotten flag name), not a
+		// request to make keys and ignore the rest.
+		return usageErrorf("keygen: unexpected argument %q", fs.Arg(0))
+	}
 	if *out == "" {
 		return usageErrorf("keygen: --out DIR is required")
 	}

@@ -40,6 +40,16 @@ func TestKeygenUsage(t *testing.T) {
 	if !strings.Contains(r.stderr, "--out") {
 		t.Errorf("missing --out not named: %q", r.stderr)
 	}
+	// A stray argument is a usage error and makes no keys.
+	dir := filepath.Join(t.TempDir(), "keys")
+	r = runCmd(t, "", "keygen", "--out", dir, "example.org/log")
+	r.wantCode(t, 2)
+	if !strings.Contains(r.stderr, "example.org/log") {
+		t.Errorf("stray argument not named: %q", r.stderr)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("a refused keygen created %s (err %v)", dir, err)
+	}
 	r = runCmd(t, "", "keygen", "-h")
 	r.wantCode(t, 0)
 	if !strings.Contains(r.stdout, "--out") {
