@@ -52,10 +52,29 @@ type Frame struct {
 	// Partial is set when the stream ended (EOF, reset, read error or
 	// timeout) before the frame was complete (SPEC §2 "partial").
 	Partial bool
+	// Received is, for a partial frame, how many of its bytes arrived
+	// (kept and discarded): an octet-counted frame's Size is what its
+	// count declared, which a sender can set to ten billion and then
+	// close. Use ReceivedSize, which is Size for a complete frame.
+	Received int64
 	// SHA256 is the SHA-256 of every byte of the frame that was received,
 	// including the discarded ones; set only when Truncated (SPEC §2,
 	// `oversized` event).
 	SHA256 [32]byte
+}
+
+// ReceivedSize is how many bytes of the frame the peer sent: Size for a
+// complete frame, Received for a partial one (the `bytes` a `disconnect`
+// event reports, docs/format.md §3.4). A partial Frame built elsewhere
+// without Received (RELP) counts the bytes it holds.
+func (f Frame) ReceivedSize() int64 {
+	if !f.Partial {
+		return f.Size
+	}
+	if f.Received > 0 {
+		return f.Received
+	}
+	return int64(len(f.Data))
 }
 
 // FrameError is a malformed octet count (RFC 6587 §3.4.1: MSG-LEN =
@@ -335,7 +354,7 @@ func (r *Reader) nextOctet() (Frame, error) {
 		}
 	}
 	if r.w-r.r < size { // the stream ended mid-frame
-		f := Frame{Data: r.buf[r.r:r.w], Size: n, Partial: true}
+		f := Frame{Data: r.buf[r.r:r.w], Size: n, Partial: true, Received: int64(r.w - r.r)}
 		r.r = r.w
 		return f, nil
 	}
@@ -368,7 +387,7 @@ func (r *Reader) oversizedOctet(n int64) (Frame, error) {
 		data := r.buf[r.r:r.w]
 		h.Write(data)
 		r.r = r.w
-		return r.truncated(data, n, true), nil
+		return r.truncated(data, n, true, int64(len(data))), nil
 	}
 	data := r.buf[r.r : r.r+keep]
 	h.Write(data)
@@ -380,13 +399,13 @@ func (r *Reader) oversizedOctet(n int64) (Frame, error) {
 		if avail >= left {
 			h.Write(r.buf[r.r : r.r+int(left)])
 			r.r += int(left)
-			return r.truncated(data, n, false), nil
+			return r.truncated(data, n, false, n), nil
 		}
 		h.Write(r.buf[r.r:r.w])
 		left -= avail
 		r.w = r.r // reuse the area behind data
 		if r.err != nil {
-			return r.truncated(data, n, true), nil
+			return r.truncated(data, n, true, n-left), nil
 		}
 		r.fill()
 	}
@@ -394,8 +413,11 @@ func (r *Reader) oversizedOctet(n int64) (Frame, error) {
 
 // truncated builds the Frame for an oversized frame whose bytes were
 // hashed into r.h.
-func (r *Reader) truncated(data []byte, size int64, partial bool) Frame {
+func (r *Reader) truncated(data []byte, size int64, partial bool, received int64) Frame {
 	f := Frame{Data: data, Size: size, Truncated: size > int64(r.maxSize), Partial: partial}
+	if partial {
+		f.Received = received
+	}
 	if f.Truncated {
 		r.h.Sum(f.SHA256[:0])
 	}
@@ -417,7 +439,7 @@ func (r *Reader) nextLF() (Frame, error) {
 			r.r, r.scanned = end+1, 0
 			if len(data) > r.maxSize { // the whole oversized frame was buffered
 				r.hasher().Write(data)
-				return r.truncated(data[:r.maxSize], int64(len(data)), false), nil
+				return r.truncated(data[:r.maxSize], int64(len(data)), false, int64(len(data))), nil
 			}
 			return Frame{Data: data, Size: int64(len(data))}, nil
 		}
@@ -430,7 +452,7 @@ func (r *Reader) nextLF() (Frame, error) {
 				r.scanned = 0
 				return Frame{}, r.err
 			}
-			f := Frame{Data: r.buf[r.r:r.w], Size: int64(r.w - r.r), Partial: true}
+			f := Frame{Data: r.buf[r.r:r.w], Size: int64(r.w - r.r), Partial: true, Received: int64(r.w - r.r)}
 			r.r, r.scanned = r.w, 0
 			return f, nil
 		}
@@ -456,13 +478,13 @@ func (r *Reader) oversizedLF() (Frame, error) {
 			h.Write(r.buf[r.r : r.r+i])
 			size += int64(i)
 			r.r += i + 1
-			return r.truncated(data, size, false), nil
+			return r.truncated(data, size, false, size), nil
 		}
 		h.Write(r.buf[r.r:r.w])
 		size += int64(r.w - r.r)
 		r.w = r.r
 		if r.err != nil {
-			return r.truncated(data, size, true), nil
+			return r.truncated(data, size, true, size), nil
 		}
 		r.fill()
 	}

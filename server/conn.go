@@ -327,7 +327,9 @@ func (c *conn) appendFrame(b *batch, p *parse.Parser, f parse.Frame, meta *write
 	b.leaves = append(b.leaves, c.leaf.Sum(b.events[start:len(b.events)-1]))
 	b.lines++
 	c.messages++
-	c.bytes += f.Size
+	// Payload bytes received (docs/format.md §3.4 `bytes`): not a partial
+	// frame's declared count, which the sender chose.
+	c.bytes += f.ReceivedSize()
 	// Flagged frames are rare: counting them here costs the common
 	// frame one branch it takes anyway.
 	if f.Truncated {
@@ -350,6 +352,12 @@ func (c *conn) oversized(b *batch, f parse.Frame) {
 	c.detail.Str("ref", string(c.idBuf))
 	c.detail.Int("length", f.Size)
 	c.detail.Str("sha256", hex.EncodeToString(f.SHA256[:]))
+	if f.Partial {
+		// The stream ended inside the frame: length is what its count
+		// declared, sha256 covers the bytes that came, and these are
+		// how many.
+		c.detail.Int("received", f.ReceivedSize())
+	}
 	c.detail.Int("max_message_size", int64(c.s.cfg.MaxMessageSize))
 	b.security = c.appendEvent(b.security, "oversized", "failure", &c.detail)
 }

@@ -85,6 +85,8 @@ func TestCoreFraming(t *testing.T) {
 		if got, _ := bbFrame(ev[0]); string(got) != f {
 			t.Errorf("got frame %q, want %q", got, f)
 		}
+		// DETAIL bytes is what came, not what the count promised.
+		bbWantDisconnectBytes(t, s, peer, len(f))
 	})
 	t.Run("partial LF frame at EOF", func(t *testing.T) {
 		f := bbMsg("no newline at the end")
@@ -152,6 +154,16 @@ func TestCoreFraming(t *testing.T) {
 		}
 		if got, _ := bbFrame(ev[0]); string(got) != f[:10240] {
 			t.Errorf("kept %d bytes, want the first 10240", len(got))
+		}
+		// The sender sent about 20 kB, not 2 GB: the disconnect says so,
+		// and the oversized event pairs its sha256 (of what came) with
+		// how much came.
+		bbWantDisconnectBytes(t, s, peer, len(f))
+		ov := bbSec(t, s, peer, "oversized")
+		d := bbDetail(t, ov[0])
+		sum := sha256.Sum256([]byte(f))
+		if d["length"] != float64(2000000000) || d["received"] != float64(len(f)) || d["sha256"] != hex.EncodeToString(sum[:]) {
+			t.Errorf("oversized DETAIL %s, want length 2000000000, received %d and the sha256 of the bytes sent", ov[0][8], len(f))
 		}
 	})
 	for _, bad := range []struct{ name, data string }{
@@ -226,4 +238,14 @@ func TestCoreFraming(t *testing.T) {
 		}
 	})
 	bbCheckAll(t, s)
+}
+
+// bbWantDisconnectBytes checks the `bytes` of peer's disconnect event:
+// the payload bytes the server received (docs/format.md §3.4).
+func bbWantDisconnectBytes(t *testing.T, s *Sealog, peer string, want int) {
+	t.Helper()
+	dc := bbSec(t, s, peer, "disconnect")
+	if got := bbDetail(t, dc[0])["bytes"]; got != float64(want) {
+		t.Errorf("disconnect DETAIL %s: bytes %v, want %d (the bytes received)", dc[0][8], got, want)
+	}
 }
