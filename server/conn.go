@@ -372,6 +372,16 @@ func (c *conn) parseFailed(b *batch) {
 	b.security = c.appendEvent(b.security, "parse_failed", "failure", &c.detail)
 }
 
+// refLast adds the ID of the connection's last event as `ref` to a
+// frame_error: everything up to it was kept. A connection whose very
+// first bytes were bad has no event to name, and gets no ref rather than
+// an empty one.
+func (c *conn) refLast() {
+	if len(c.idBuf) > 0 {
+		c.detail.Str("ref", string(c.idBuf))
+	}
+}
+
 // endReason turns the error that ended reading into the disconnect reason,
 // logging a frame_error first when the octet count was malformed.
 func (c *conn) endReason(err error) string {
@@ -384,7 +394,7 @@ func (c *conn) endReason(err error) string {
 		c.detail.Reset()
 		c.detail.Str("reason", "malformed_octet_count")
 		c.detail.Str("error", fe.Error())
-		c.detail.Str("ref", string(c.idBuf))
+		c.refLast()
 		c.event("frame_error", "failure", &c.detail, true)
 		return "frame_error"
 	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, os.ErrDeadlineExceeded):

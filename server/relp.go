@@ -246,7 +246,7 @@ func (c *conn) relpFrameError(reason, msg string) {
 	c.detail.Reset()
 	c.detail.Str("reason", reason)
 	c.detail.Client("error", []byte(msg))
-	c.detail.Str("ref", string(c.idBuf))
+	c.refLast()
 	c.event("frame_error", "failure", &c.detail, true)
 }
 
