@@ -125,7 +125,11 @@ func (s *sha256State) sum(out *[32]byte) {
 	}
 }
 
-// block runs the compression function on one 64-byte block.
+// block runs the compression function on one 64-byte block. It is never
+// inlined: scrubRegisters runs the same code to overwrite the registers
+// it leaves key-derived values in.
+//
+//go:noinline
 func (s *sha256State) block(p *[64]byte) {
 	w := &s.w
 	for i := range 16 {

@@ -69,15 +69,19 @@ var evolveLabel = []byte("sealog key evolution")
 // evolution") (docs/format.md §4), in place: no copy of either key is
 // left anywhere but in s.
 func (s *secrets) evolveKey(key *[32]byte) {
+	old := holdSignals()
 	s.mac.sum(key, evolveLabel, &s.next)
 	*key = s.next
 	clear(s.next[:])
+	releaseSignals(&old)
 }
 
 // sealMAC writes HMAC-SHA256(key, body) to out, where body is columns
 // 2–9 of a seal line joined by TAB.
 func (s *secrets) sealMAC(key *[32]byte, body []byte, out *[32]byte) {
+	old := holdSignals()
 	s.mac.sum(key, body, out)
+	releaseSignals(&old)
 }
 
 // appendBody appends columns 2–9 of r (the MAC input) joined by TAB.

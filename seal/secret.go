@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -101,3 +102,52 @@ func scrubSink(b *[16 << 10]byte) {
 	// that the store cannot be proven dead.
 	b[len(b)-1] = 0
 }
+
+// A signal that interrupts a thread makes the kernel save all of its
+// registers in a frame on the thread's signal stack, which nothing wipes
+// afterwards; the Go runtime signals running threads all the time (to
+// preempt them for the garbage collector). Taken in the middle of an
+// HMAC, that frame held SHA-256's working variables over the padded key
+// block, from which the key follows, until the next signal to the same
+// thread. So the HMAC runs with every signal to its thread held back,
+// and its registers are overwritten before they are let through.
+
+// holdSignals locks the goroutine to its thread and blocks all signals
+// to that thread; it returns the mask to restore with releaseSignals.
+// Between the two the caller must only compute: no allocation, no
+// channel, no system call (a synchronous fault would kill the process).
+func holdSignals() (old unix.Sigset_t) {
+	runtime.LockOSThread()
+	var all unix.Sigset_t
+	for i := range all.Val {
+		all.Val[i] = ^uint64(0)
+	}
+	unix.PthreadSigmask(unix.SIG_SETMASK, &all, &old)
+	return old
+}
+
+// releaseSignals overwrites the registers the HMAC used, then lets the
+// held signals through and unlocks the thread.
+func releaseSignals(old *unix.Sigset_t) {
+	scrubRegisters()
+	unix.PthreadSigmask(unix.SIG_SETMASK, old, nil)
+	runtime.UnlockOSThread()
+}
+
+// scrubRegisters runs SHA-256's compression over a zero block: the same
+// code as the HMAC's, so it leaves its own values in the same general
+// registers, and copies zeros through the vector registers a key copy
+// passes through.
+//
+//go:noinline
+func scrubRegisters() {
+	var z sha256State
+	z.reset()
+	z.block(&z.buf)
+	var a, b [64]byte
+	a = b
+	scrubVec(&a, &b)
+}
+
+//go:noinline
+func scrubVec(a, b *[64]byte) { *a = *b }
