@@ -58,15 +58,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 const usage = `usage: sealog <command> [flags]
 
 commands:
-  serve     run the log server
-  send      send syslog messages over TLS (client and load generator)
-  keygen    make a new sealing key pair
-  verify    check a log directory against its seal chain
-  prove     print the proof that one event is in the log
+  serve         run the log server
+  send          send syslog messages over TLS (client and load generator)
+  keygen        make new keys: the seal chain's and the checkpoint signer
+  verify        check a log directory against its seal chain
+  prove         print the proof that one event is in the log
   verify-proof  check such a proof with public keys only
-  export    print log lines decoded for analysis tools
-  version   print version information
-  reload    reload a running server's TLS files and wait until it has (systemd ExecReload)
+  export        print log lines decoded for analysis tools
+  version       print version information
+  reload        reload a running server's TLS files and wait until it has (systemd ExecReload)
 
 Run 'sealog <command> -h' for the flags of a command, 'sealog --version'
 for the version.
