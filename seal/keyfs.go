@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -74,7 +75,7 @@ func keyFSWarnings(path string) []string {
 			warn = append(warn, fmt.Sprintf("%s is on a copy-on-write or log-structured file system: overwriting the key state does not erase earlier states; keep it on ext4 or XFS", path))
 		}
 	}
-	if opts, ok := mountOptions(f); ok && hasOpt(opts, "data=journal") {
+	if opts, _ := mountOptions(f); hasOpt(opts, "data=journal") || hasOpt(ext4Options(f), "data=journal") {
 		warn = append(warn, fmt.Sprintf("%s is on a file system mounted data=journal: the journal keeps earlier key states; mount it data=ordered", path))
 	}
 	return warn
@@ -115,4 +116,24 @@ func hasOpt(opts, opt string) bool {
 		}
 	}
 	return false
+}
+
+// ext4Options returns the full option list of the ext4 file system f is
+// on, from /proc/fs/ext4/DEV/options, comma-separated; "" if it is not
+// ext4. mountinfo omits options that are the file system's defaults, so
+// a data=journal set with tune2fs -o journal_data shows only here.
+func ext4Options(f *os.File) string {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return ""
+	}
+	dev, err := os.Readlink(fmt.Sprintf("/sys/dev/block/%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev)))
+	if err != nil {
+		return ""
+	}
+	b, err := os.ReadFile("/proc/fs/ext4/" + filepath.Base(dev) + "/options")
+	if err != nil {
+		return ""
+	}
+	return strings.ReplaceAll(strings.TrimSpace(string(b)), "\n", ",")
 }

@@ -337,7 +337,8 @@ func sealKeyError(path string, err error) error {
 	if _, serr := os.Stat(path); errors.Is(serr, fs.ErrNotExist) {
 		return configErrorf("--seal-key %s does not exist: run `sealog keygen --out DIR` and give serve DIR/seal.key", path)
 	}
-	if _, verr := seal.LoadVerifyKey(path); verr == nil {
+	if vk, verr := seal.LoadVerifyKey(path); verr == nil {
+		vk.Wipe() // only asked whether it is one: do not keep K1
 		return configErrorf("--seal-key %s is the verify key, which belongs offline with `sealog verify`; give serve the seal.key that `sealog keygen` wrote beside it", path)
 	}
 	var pe *fs.PathError

@@ -246,13 +246,14 @@ func sortedStrings(s []string) []string {
 // a real ext4 file system in a loop image; after unmounting, the raw image
 // holds no earlier key state and no K1, in any form: the state is
 // overwritten in place, never written anew and renamed.
-func TestKeyDiskExt4(t *testing.T) { keyDiskExt4(t, nil, "loop", "") }
+func TestKeyDiskExt4(t *testing.T) { keyDiskExt4(t, nil, nil, "loop", "") }
 
 // keyDiskExt4 runs the scan on an image made with mkfsArgs and mounted
 // with mountOpts. With wantWarn, the file system is one that keeps old
 // states whatever sealog does: serve must say so at start (wantWarn in
 // its stderr), and the scan only reports what it finds.
-func keyDiskExt4(t *testing.T, mkfsArgs []string, mountOpts, wantWarn string) {
+// tuneArgs, if any, are given to tune2fs after mkfs.
+func keyDiskExt4(t *testing.T, mkfsArgs, tuneArgs []string, mountOpts, wantWarn string) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root (mkfs.ext4 and mount -o loop)")
 	}
@@ -274,6 +275,9 @@ func keyDiskExt4(t *testing.T, mkfsArgs []string, mountOpts, wantWarn string) {
 	f.Truncate(64 << 20)
 	f.Close()
 	run("mkfs.ext4", append(append([]string{"-q", "-F"}, mkfsArgs...), img)...)
+	if tuneArgs != nil {
+		run("tune2fs", append(tuneArgs, img)...)
+	}
 	if out, err := exec.Command("mount", "-o", mountOpts, img, mnt).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount a loop image here: %v\n%s", err, out)
 	}
