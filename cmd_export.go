@@ -20,14 +20,21 @@ import (
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("export", "export [--json] [--since T] [--until T] FILE...\n       sealog export --follow DIR [--json] [--since T]", stdout)
 	jsonOut := fs.Bool("json", false, "JSON Lines instead of escaped text")
-	noHeader := fs.Bool("no-header", false, "text: leave out the '# TIME ...' line that names the columns")
+	header := fs.Bool("header", false, "text: begin with a '# TIME ...' line naming the columns even when stdout is not a terminal")
+	noHeader := fs.Bool("no-header", false, "text: leave out the '# TIME ...' line even on a terminal")
 	since := fs.String("since", "", "only lines at or after this time: RFC 3339 (2026-11-22T10:00:00Z), a UTC date (2026-11-22), or a duration back from now (90m)")
 	until := fs.String("until", "", "only lines before this time (same forms as --since)")
 	followDir := fs.String("follow", "", "follow the log directory DIR like tail -F: its active events and security files, across rotations, until interrupted")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	opts := writer.ExportOptions{JSON: *jsonOut, Header: !*jsonOut && !*noHeader}
+	if *header && *noHeader {
+		return usageErrorf("export: --header and --no-header contradict each other")
+	}
+	// The column-naming line is for a person at a terminal. Piped into a
+	// script or a SIEM shipper, the output stays exactly one line per
+	// exported line unless --header asks for it.
+	opts := writer.ExportOptions{JSON: *jsonOut, Header: !*jsonOut && !*noHeader && (*header || isTerminal(stdout))}
 	now := time.Now()
 	var err error
 	if opts.Since, err = parseTimeFlag("--since", *since, now); err != nil {

@@ -51,9 +51,10 @@ func TestExportDirectory(t *testing.T) {
 	}
 }
 
-// TestExportServedDir: `export DIR/*.log`, the obvious glob, takes the
-// events, security and seals files of a served directory with one header
-// per kind, and exits 0; --since and --until cut by TIME.
+// TestExportServedDir: `export --header DIR/*.log`, the obvious glob,
+// takes the events, security and seals files of a served directory with
+// one header per kind, and exits 0; without --header (stdout is not a
+// terminal here) there is none; --since and --until cut by TIME.
 func TestExportServedDir(t *testing.T) {
 	s := serveDev(t)
 	s.send(t, "", "first", "second").wantCode(t, 0)
@@ -62,7 +63,11 @@ func TestExportServedDir(t *testing.T) {
 	if err != nil || len(files) < 3 {
 		t.Fatalf("glob: %v %v", files, err)
 	}
-	r := runCmd(t, "", append([]string{"export"}, files...)...)
+	if r := runCmd(t, "", append([]string{"export"}, files...)...); strings.Contains(r.stdout, "# ") {
+		t.Errorf("export to a pipe printed a header line:\n%s", r.stdout)
+	}
+	runCmd(t, "", append([]string{"export", "--header", "--no-header"}, files...)...).wantCode(t, 2)
+	r := runCmd(t, "", append([]string{"export", "--header"}, files...)...)
 	r.wantCode(t, 0)
 	heads := map[string]int{}
 	for _, l := range strings.Split(r.stdout, "\n") {
