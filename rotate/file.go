@@ -203,20 +203,39 @@ func (f *File) Write(p []byte) (int, error) {
 
 // WriteLines is Write for lines whose leaf hashes (tlog.LeafHash of each
 // line without its LF) were computed where the lines were made, on the
-// connection goroutines: leaves[i] belongs to the i-th line that ends
-// (with its LF) in p. The writer then adds one node hash per line on
-// average instead of hashing every byte. used is the number of leaves
-// consumed: the lines completed by the n bytes written; a retry passes
-// p[n:] and leaves[used:]. leaves == nil: Write.
+// connection goroutines: leaves holds exactly one hash per line that ends
+// (with its LF) in p, leaves[i] that of the i-th. The writer then adds
+// one node hash per line on average instead of hashing every byte, and
+// when all of p is written it does not look at p's bytes again. used is
+// the number of leaves consumed: the lines completed by the n bytes
+// written; a retry passes p[n:] and leaves[used:]. leaves == nil: Write.
 func (f *File) WriteLines(p []byte, leaves []tlog.Hash) (n, used int, err error) {
 	// os.File.Write is the write(2) loop: it returns n < len(p) only
 	// together with an error.
 	n, err = f.f.Write(p)
 	if n > 0 {
-		used = f.advance(p[:n], leaves)
+		if n == len(p) && leaves != nil && p[n-1] == '\n' {
+			// All of p is written and it ends a line: every leaf is a
+			// complete line, so no second pass over the bytes for their
+			// LFs (the common case; a short write is walked by advance).
+			used = f.appendLeaves(leaves)
+		} else {
+			used = f.advance(p[:n], leaves)
+		}
 		f.size += int64(n)
 	}
 	return n, used, err
+}
+
+// appendLeaves adds complete lines, given by their leaf hashes, to the
+// tree. A line begun by a short write is completed by the first.
+func (f *File) appendLeaves(leaves []tlog.Hash) int {
+	for i := range leaves {
+		f.tree.Append(leaves[i])
+	}
+	f.partOpen = false
+	f.lines += int64(len(leaves))
+	return len(leaves)
 }
 
 // advance adds the lines completed in q, the bytes just written, to the

@@ -80,3 +80,37 @@ func TestWriteLinesLeaves(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteLinesWholeAfterTorn: WriteLines of the rest of a batch after a
+// short write took part of a line (the retry in the server's flush) gives
+// the root of all the lines, whether the rest is written whole (the path
+// that only appends the leaves) or not.
+func TestWriteLinesWholeAfterTorn(t *testing.T) {
+	lines := []string{"12\ta\tb", "", "x\ty", "last line"}
+	var data []byte
+	var leaves []tlog.Hash
+	for _, l := range lines {
+		data = append(append(data, l...), '\n')
+		leaves = append(leaves, tlog.LeafHash([]byte(l)))
+	}
+	for cut := 0; cut < len(data); cut++ {
+		f, err := Create(t.TempDir(), "events", t0, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// What a write(2) that took only cut bytes leaves behind.
+		if _, err := f.f.Write(data[:cut]); err != nil {
+			t.Fatal(err)
+		}
+		used := f.advance(data[:cut], leaves)
+		f.size += int64(cut)
+		n, used2, err := f.WriteLines(data[cut:], leaves[used:])
+		if err != nil || n != len(data)-cut || used+used2 != len(lines) {
+			t.Fatalf("cut %d: WriteLines n %d used %d+%d err %v", cut, n, used, used2, err)
+		}
+		if f.Root() != linesRoot(data) || f.Lines() != int64(len(lines)) || f.Size() != int64(len(data)) {
+			t.Fatalf("cut %d: root %x lines %d size %d, want %x %d %d", cut, f.Root(), f.Lines(), f.Size(), linesRoot(data), len(lines), len(data))
+		}
+		f.Close()
+	}
+}
