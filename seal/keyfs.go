@@ -57,7 +57,12 @@ func keyFSWarnings(path string) []string {
 	defer f.Close()
 	flags, ferr := unix.IoctlGetUint32(int(f.Fd()), unix.FS_IOC_GETFLAGS)
 	if ferr == nil && flags&flInlineData != 0 {
-		if err := reserveBlock(f); err == nil {
+		// fallocate needs a descriptor open for writing.
+		if w, _, err := openKeyFile(path, os.O_WRONLY); err == nil {
+			reserveBlock(w)
+			w.Close()
+		}
+		if ferr == nil {
 			flags, ferr = unix.IoctlGetUint32(int(f.Fd()), unix.FS_IOC_GETFLAGS)
 		}
 		warn = append(warn, fmt.Sprintf("%s was stored inside its inode (ext4 inline_data), which is journaled on every write: the file system journal may hold earlier key states; it now has a block of its own", path))

@@ -1,6 +1,14 @@
 package tests
 
-import "testing"
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
 
 // TestKeyDiskExt4DataJournal: under data=journal every write of seal.key
 // goes through the journal, which then holds many earlier states (each
@@ -24,4 +32,74 @@ func TestKeyDiskExt4InlineData(t *testing.T) {
 // of /proc/self/mountinfo; serve must find it all the same.
 func TestKeyDiskExt4JournalDataDefault(t *testing.T) {
 	keyDiskExt4(t, nil, []string{"-o", "journal_data"}, "loop", "mounted data=journal")
+}
+
+// TestKeyInlineStateMovedAtStart: a seal.key an earlier keygen left
+// inside its inode (ext4 inline_data) is given a block of its own by the
+// next start, which warns that the journal may hold earlier states.
+func TestKeyInlineStateMovedAtStart(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (mkfs.ext4 and mount -o loop)")
+	}
+	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
+		t.Skip("needs mkfs.ext4 (e2fsprogs)")
+	}
+	img := filepath.Join(t.TempDir(), "ext4.img")
+	mnt := t.TempDir()
+	if err := os.WriteFile(img, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Truncate(img, 32<<20)
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", "-O", "inline_data", "-I", "1024", img).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.ext4: %v\n%s", err, out)
+	}
+	if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a loop image here: %v\n%s", err, out)
+	}
+	defer exec.Command("umount", mnt).Run()
+	keyDir := filepath.Join(mnt, "keys")
+	if out, errOut, code := runSealog(t, "", "keygen", "--out", keyDir, "--verify-key-to", "-"); code != 0 {
+		t.Fatalf("keygen: exit %d\n%s%s", code, out, errOut)
+	}
+	keyPath := filepath.Join(keyDir, "seal.key")
+	inline := func() bool {
+		t.Helper()
+		f, err := os.Open(keyPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		flags, err := unix.IoctlGetUint32(int(f.Fd()), unix.FS_IOC_GETFLAGS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return flags&0x10000000 != 0 // EXT4_INLINE_DATA_FL
+	}
+	if inline() {
+		t.Fatal("keygen left seal.key inside its inode")
+	}
+	// What an older keygen left: the same state, written into a new
+	// small file, which ext4 keeps in the inode.
+	state, err := os.ReadFile(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(keyPath)
+	if err := os.WriteFile(keyPath, state, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !inline() {
+		t.Skip("this kernel does not keep a small file inline with inline_data")
+	}
+	s := &Sealog{t: t, PKI: newPKI(t), Dir: filepath.Join(t.TempDir(), "logs"), KeyDir: keyDir}
+	s.startWith("--seal-interval", "20ms")
+	if code := s.Stop(); code != 0 {
+		t.Fatalf("serve exited %d:\n%s", code, s.Stderr())
+	}
+	if !strings.Contains(s.Stderr(), "now has a block of its own") {
+		t.Errorf("no warning that seal.key was inline and was moved:\n%s", s.Stderr())
+	}
+	if inline() {
+		t.Error("seal.key is still inside its inode after a start")
+	}
 }
