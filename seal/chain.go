@@ -294,7 +294,8 @@ func (c *Chain) load() error {
 				if rec.Prev != st.prev {
 					return fmt.Errorf("%s: line %d: %w: seal %d PREV differs from the key state's prev", c.keyPath, e.line, ErrKeyState, rec.Seq)
 				}
-				c.s.key2, keySeq = st.key, st.seq
+				c.s.copyKey(&c.s.key2, &st.key)
+				keySeq = st.seq
 			}
 			if keySeq != rec.Seq {
 				return fmt.Errorf("%s: line %d: %w: seal %d does not follow the key state's seq %d", c.keyPath, e.line, ErrKeyState, rec.Seq, keySeq)
@@ -325,7 +326,8 @@ func (c *Chain) load() error {
 	case keySeq != 0:
 		// Crash between the seal line's fsync and the state's save:
 		// move the state past the last seal and persist it before use.
-		st.seq, st.key, st.prev = keySeq, c.s.key2, lastMAC
+		c.s.copyKey(&st.key, &c.s.key2)
+		st.seq, st.prev = keySeq, lastMAC
 		clear(c.s.key2[:])
 		if err := saveState(c.keyPath, c.s); err != nil {
 			return fmt.Errorf("%w: %w", ErrKeyState, err)

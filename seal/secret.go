@@ -151,3 +151,15 @@ func scrubRegisters() {
 
 //go:noinline
 func scrubVec(a, b *[64]byte) { *a = *b }
+
+// copyKey copies a key between buffers of the secrets with signals held
+// back: the copy passes through vector registers, which a signal frame
+// would keep (see holdSignals).
+func (s *secrets) copyKey(dst, src *[32]byte) {
+	old := holdSignals()
+	copyKeyRaw(dst, src)
+	releaseSignals(&old)
+}
+
+//go:noinline
+func copyKeyRaw(dst, src *[32]byte) { *dst = *src }
