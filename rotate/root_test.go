@@ -1,39 +1,15 @@
 package rotate
 
 import (
-	"bytes"
 	"testing"
 
+	"github.com/sealog/sealog/internal/sumdbref"
 	"github.com/sealog/sealog/tlog"
-
-	sumtlog "golang.org/x/mod/sumdb/tlog"
 )
 
-// linesRoot is the ROOT of docs/format.md §4 for b, computed with
-// golang.org/x/mod/sumdb/tlog (code other than ours): each line without
-// its LF is a leaf, a last line without LF one more.
-func linesRoot(b []byte) [32]byte {
-	var stored []sumtlog.Hash
-	r := sumtlog.HashReaderFunc(func(idx []int64) ([]sumtlog.Hash, error) {
-		out := make([]sumtlog.Hash, len(idx))
-		for i, x := range idx {
-			out[i] = stored[x]
-		}
-		return out, nil
-	})
-	lines := bytes.SplitAfter(b, []byte("\n"))
-	var n int64
-	for _, l := range lines {
-		if len(l) == 0 {
-			continue // SplitAfter's empty last piece after a final LF
-		}
-		hs, _ := sumtlog.StoredHashes(n, bytes.TrimSuffix(l, []byte("\n")), r)
-		stored = append(stored, hs...)
-		n++
-	}
-	h, _ := sumtlog.TreeHash(n, r)
-	return h
-}
+// linesRoot is the reference ROOT (golang.org/x/mod/sumdb/tlog) the
+// File's trees are checked against.
+var linesRoot = sumdbref.LinesRoot
 
 // TestWriteLinesLeaves: lines written with leaf hashes made elsewhere give
 // the same ROOT as lines the File hashes itself (checked against sumdb),

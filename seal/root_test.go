@@ -1,40 +1,17 @@
 package seal
 
 import (
-	"bytes"
 	"io"
 	"os"
 	"strings"
 	"testing"
 
-	sumtlog "golang.org/x/mod/sumdb/tlog"
+	"github.com/sealog/sealog/internal/sumdbref"
 )
 
-// linesRoot is the ROOT of docs/format.md §4 for b, computed with
-// golang.org/x/mod/sumdb/tlog (code other than ours): each line without
-// its LF is a leaf, a last line without LF one more.
-func linesRoot(b []byte) [32]byte {
-	var stored []sumtlog.Hash
-	r := sumtlog.HashReaderFunc(func(idx []int64) ([]sumtlog.Hash, error) {
-		out := make([]sumtlog.Hash, len(idx))
-		for i, x := range idx {
-			out[i] = stored[x]
-		}
-		return out, nil
-	})
-	lines := bytes.SplitAfter(b, []byte("\n"))
-	var n int64
-	for _, l := range lines {
-		if len(l) == 0 {
-			continue // SplitAfter's empty last piece after a final LF
-		}
-		hs, _ := sumtlog.StoredHashes(n, bytes.TrimSuffix(l, []byte("\n")), r)
-		stored = append(stored, hs...)
-		n++
-	}
-	h, _ := sumtlog.TreeHash(n, r)
-	return h
-}
+// linesRoot is the reference ROOT (golang.org/x/mod/sumdb/tlog) the
+// records' sums are checked against.
+var linesRoot = sumdbref.LinesRoot
 
 // TestVerifyParallelRoot: files of many 1 MiB chunks, whose trees verify
 // hashes on several goroutines, verify; a line changed deep inside one
