@@ -1,17 +1,8 @@
 package seal
 
 import (
-	"bufio"
-	"bytes"
-	"os"
-	"runtime"
-	"strconv"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // TestHMACSignalFrame: a signal that interrupts the chain's HMAC makes
@@ -52,45 +43,19 @@ func hmacSignalFrame(t *testing.T, try int) {
 			}
 		}
 	}
+	m.s.key2 = key
 	// Our own computation of the words leaves some in this stack and
 	// these registers; overwrite them before looking.
 	scrubStack()
 	scrubRegisters()
-	var tid atomic.Int64
-	var looping, stopSignals, stop atomic.Bool
-	done := make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		defer close(done)
-		tid.Store(int64(unix.Gettid()))
-		var out [32]byte
-		m.s.key2 = key
-		for !stop.Load() {
-			looping.Store(true)
-			for range 100 {
-				m.s.sealMAC(&m.s.key2, []byte("sealog key evolution"), &out)
-			}
-		}
+	var out [32]byte
+	// The HMAC goes on for 50ms without signals before it stops.
+	sent := signalLoop(200*time.Millisecond, 50*time.Millisecond, func() {
+		m.s.sealMAC(&m.s.key2, []byte("sealog key evolution"), &out)
+	}, func() {
 		clear(m.s.key2[:])
 		scrubStack()
-	}()
-	for !looping.Load() {
-		runtime.Gosched()
-	}
-	pid := os.Getpid()
-	sent := 0
-	deadline := time.Now().Add(200 * time.Millisecond)
-	for time.Now().Before(deadline) {
-		if unix.Tgkill(pid, int(tid.Load()), unix.SIGURG) == nil {
-			sent++
-		}
-		runtime.Gosched()
-	}
-	stopSignals.Store(true)
-	time.Sleep(50 * time.Millisecond) // the HMAC goes on without signals
-	stop.Store(true)
-	<-done
+	})
 	found := scanOwnRegisterWords(t, words)
 	if found >= 2 {
 		t.Fatalf("after %d signals during the HMAC, %d distinct key-derived SHA-256 words sit in register slots of our memory (a signal frame): the key can be computed from them", sent, found)
@@ -101,31 +66,8 @@ func hmacSignalFrame(t *testing.T, try int) {
 // scanOwnRegisterWords returns the largest number of distinct words of
 // words found as zero-extended 64-bit slots within 192 bytes.
 func scanOwnRegisterWords(t *testing.T, words map[uint32]bool) int {
-	maps, err := os.ReadFile("/proc/self/maps")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mem, err := os.Open("/proc/self/mem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mem.Close()
 	best := 0
-	sc := bufio.NewScanner(bytes.NewReader(maps))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 2 || f[1][0] != 'r' || (len(f) >= 6 && strings.HasPrefix(f[5], "[v")) {
-			continue
-		}
-		lo, hi, _ := strings.Cut(f[0], "-")
-		a, _ := strconv.ParseUint(lo, 16, 64)
-		b, _ := strconv.ParseUint(hi, 16, 64)
-		if b-a > 1<<28 {
-			continue
-		}
-		buf := make([]byte, b-a)
-		n, _ := mem.ReadAt(buf, int64(a))
-		buf = buf[:n]
+	eachReadableMapping(t, func(a uint64, name string, buf []byte) {
 		var recent []struct {
 			at int
 			v  uint32
@@ -152,11 +94,11 @@ func scanOwnRegisterWords(t *testing.T, words map[uint32]bool) int {
 			if len(d) > best {
 				best = len(d)
 				if best >= 2 {
-					t.Logf("%s: %d key-derived words at %#x", f[len(f)-1], best, a+uint64(i))
+					t.Logf("%s: %d key-derived words at %#x", name, best, a+uint64(i))
 				}
 			}
 		}
-	}
+	})
 	return best
 }
 
