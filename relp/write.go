@@ -48,27 +48,16 @@ var ServerClose = []byte("0 serverclose 0\n")
 func Offers(data []byte) map[string][]string {
 	out := map[string][]string{}
 	for len(data) > 0 {
-		line := data
-		if i := indexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
+		var line []byte
+		line, data = cutByte(data, '\n')
 		if len(line) == 0 {
 			continue
 		}
-		name, value := line, []byte(nil)
-		if i := indexByte(line, '='); i >= 0 {
-			name, value = line[:i], line[i+1:]
-		}
+		name, value := cutByte(line, '=')
 		var vals []string
 		for len(value) > 0 {
-			v := value
-			if i := indexByte(value, ','); i >= 0 {
-				v, value = value[:i], value[i+1:]
-			} else {
-				value = nil
-			}
+			var v []byte
+			v, value = cutByte(value, ',')
 			vals = append(vals, string(v))
 		}
 		out[string(name)] = vals
@@ -84,27 +73,16 @@ func Offers(data []byte) map[string][]string {
 func Offered(data []byte, name, value string) bool {
 	found := false
 	for len(data) > 0 {
-		line := data
-		if i := indexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
-		n, vals := line, []byte(nil)
-		if i := indexByte(line, '='); i >= 0 {
-			n, vals = line[:i], line[i+1:]
-		}
+		var line []byte
+		line, data = cutByte(data, '\n')
+		n, vals := cutByte(line, '=')
 		if len(line) == 0 || string(n) != name {
 			continue
 		}
 		found = false
 		for len(vals) > 0 {
-			v := vals
-			if i := indexByte(vals, ','); i >= 0 {
-				v, vals = vals[:i], vals[i+1:]
-			} else {
-				vals = nil
-			}
+			var v []byte
+			v, vals = cutByte(vals, ',')
 			if string(v) == value {
 				found = true
 			}
@@ -113,11 +91,15 @@ func Offered(data []byte, name, value string) bool {
 	return found
 }
 
-func indexByte(b []byte, c byte) int {
+// cutByte splits b around the first c: what is before it and what is
+// after it, or all of b and nil where there is no c. Offers and Offered
+// cut lines, names and values alike with it, so that both read an open's
+// data the same way.
+func cutByte(b []byte, c byte) (before, after []byte) {
 	for i, x := range b {
 		if x == c {
-			return i
+			return b[:i], b[i+1:]
 		}
 	}
-	return -1
+	return b, nil
 }
