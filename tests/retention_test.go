@@ -325,6 +325,23 @@ func TestRetentionSize(t *testing.T) {
 	}
 }
 
+// rtFirstRun sends msg to s, stops it and returns the name of the one
+// events file that run wrote: the file the crash tests then make a
+// pruning victim.
+func rtFirstRun(t *testing.T, s *Sealog, msg string) string {
+	t.Helper()
+	s.Send(t, bbMsg(msg))
+	s.WaitEvents(t, 1)
+	if code := s.Stop(); code != 0 {
+		t.Fatalf("stop: exit %d\n%s", code, s.Stderr())
+	}
+	names, _ := filepath.Glob(filepath.Join(s.Dir, "events-*.log"))
+	if len(names) != 1 {
+		t.Fatalf("events files: %v", names)
+	}
+	return filepath.Base(names[0])
+}
+
 // TestRetentionCrash: sealog is killed (SIGKILL) after a file's pruned
 // seal is durable and before the file is deleted; the next start deletes
 // it with a prune event whose reason is "recovered", and verify passes.
@@ -332,16 +349,7 @@ func TestRetentionSize(t *testing.T) {
 // immutable, so unlink fails (EPERM) and the pruner keeps retrying.
 func TestRetentionCrash(t *testing.T) {
 	s := rtStart(t, "--retain", "8s", "--rotate-interval", "0")
-	s.Send(t, bbMsg("before the first stop"))
-	s.WaitEvents(t, 1)
-	if code := s.Stop(); code != 0 {
-		t.Fatalf("stop: exit %d\n%s", code, s.Stderr())
-	}
-	first, _ := filepath.Glob(filepath.Join(s.Dir, "events-*.log"))
-	if len(first) != 1 {
-		t.Fatalf("events files: %v", first)
-	}
-	victim := filepath.Base(first[0])
+	victim := rtFirstRun(t, s, "before the first stop")
 	s.startWith("--retain", "8s", "--rotate-interval", "0")
 	// The port is open before the server has set up its directory: an
 	// event written means it has.
@@ -404,16 +412,7 @@ func TestRetentionCrash(t *testing.T) {
 // recovered), once.
 func TestRetentionLostEvent(t *testing.T) {
 	s := rtStart(t)
-	s.Send(t, bbMsg("first run"))
-	s.WaitEvents(t, 1)
-	if code := s.Stop(); code != 0 {
-		t.Fatalf("stop: exit %d\n%s", code, s.Stderr())
-	}
-	old, _ := filepath.Glob(filepath.Join(s.Dir, "events-*.log"))
-	if len(old) != 1 {
-		t.Fatalf("events files: %v", old)
-	}
-	victim := filepath.Base(old[0])
+	victim := rtFirstRun(t, s, "first run")
 	s.startWith()
 	s.Send(t, bbMsg("second run, killed"))
 	s.WaitEvents(t, 2)
@@ -431,7 +430,7 @@ func TestRetentionLostEvent(t *testing.T) {
 	if err := chain.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := rotate.Remove(old[0]); err != nil {
+	if err := rotate.Remove(filepath.Join(s.Dir, victim)); err != nil {
 		t.Fatal(err)
 	}
 
