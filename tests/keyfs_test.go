@@ -2,7 +2,6 @@ package tests
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,25 +37,7 @@ func TestKeyDiskExt4JournalDataDefault(t *testing.T) {
 // inside its inode (ext4 inline_data) is given a block of its own by the
 // next start, which warns that the journal may hold earlier states.
 func TestKeyInlineStateMovedAtStart(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (mkfs.ext4 and mount -o loop)")
-	}
-	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
-		t.Skip("needs mkfs.ext4 (e2fsprogs)")
-	}
-	img := filepath.Join(t.TempDir(), "ext4.img")
-	mnt := t.TempDir()
-	if err := os.WriteFile(img, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	os.Truncate(img, 32<<20)
-	if out, err := exec.Command("mkfs.ext4", "-q", "-F", "-O", "inline_data", "-I", "1024", img).CombinedOutput(); err != nil {
-		t.Fatalf("mkfs.ext4: %v\n%s", err, out)
-	}
-	if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a loop image here: %v\n%s", err, out)
-	}
-	defer exec.Command("umount", mnt).Run()
+	_, mnt := mountExt4(t, []string{"-O", "inline_data", "-I", "1024"}, nil, "loop")
 	keyDir := filepath.Join(mnt, "keys")
 	if out, errOut, code := runSealog(t, "", "keygen", "--out", keyDir, "--verify-key-to", "-"); code != 0 {
 		t.Fatalf("keygen: exit %d\n%s%s", code, out, errOut)

@@ -248,46 +248,57 @@ func sortedStrings(s []string) []string {
 // overwritten in place, never written anew and renamed.
 func TestKeyDiskExt4(t *testing.T) { keyDiskExt4(t, nil, nil, "loop", "") }
 
-// keyDiskExt4 runs the scan on an image made with mkfsArgs and mounted
-// with mountOpts. With wantWarn, the file system is one that keeps old
-// states whatever sealog does: serve must say so at start (wantWarn in
-// its stderr), and the scan only reports what it finds.
-// tuneArgs, if any, are given to tune2fs after mkfs.
-func keyDiskExt4(t *testing.T, mkfsArgs, tuneArgs []string, mountOpts, wantWarn string) {
+// mountExt4 makes a 64 MiB ext4 image with mkfsArgs (then tune2fs
+// tuneArgs, if any), mounts it with mountOpts and returns the image and
+// the mount point, which is unmounted when the test ends if it still is.
+// Without root, mkfs.ext4 or loop mounts the test is skipped.
+func mountExt4(t *testing.T, mkfsArgs, tuneArgs []string, mountOpts string) (img, mnt string) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root (mkfs.ext4 and mount -o loop)")
 	}
 	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
 		t.Skip("needs mkfs.ext4 (e2fsprogs)")
 	}
-	img := filepath.Join(t.TempDir(), "ext4.img")
-	mnt := t.TempDir()
-	run := func(name string, args ...string) {
-		t.Helper()
-		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-		}
-	}
+	img = filepath.Join(t.TempDir(), "ext4.img")
+	mnt = t.TempDir()
 	f, err := os.Create(img)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.Truncate(64 << 20)
 	f.Close()
-	run("mkfs.ext4", append(append([]string{"-q", "-F"}, mkfsArgs...), img)...)
+	mustRun(t, "mkfs.ext4", append(append([]string{"-q", "-F"}, mkfsArgs...), img)...)
 	if tuneArgs != nil {
-		run("tune2fs", append(tuneArgs, img)...)
+		mustRun(t, "tune2fs", append(tuneArgs, img)...)
 	}
 	if out, err := exec.Command("mount", "-o", mountOpts, img, mnt).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount a loop image here: %v\n%s", err, out)
 	}
-	mounted := true
-	defer func() {
-		if mounted {
+	t.Cleanup(func() {
+		if m, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(m), " "+mnt+" ") {
 			exec.Command("umount", mnt).Run()
 		}
-	}()
+	})
+	return img, mnt
+}
 
+// mustRun runs a tool the test needs and fails the test, with its output,
+// if the tool fails.
+func mustRun(t *testing.T, name string, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}
+
+// keyDiskExt4 runs the scan on an image made with mkfsArgs and mounted
+// with mountOpts. With wantWarn, the file system is one that keeps old
+// states whatever sealog does: serve must say so at start (wantWarn in
+// its stderr), and the scan only reports what it finds.
+// tuneArgs, if any, are given to tune2fs after mkfs.
+func keyDiskExt4(t *testing.T, mkfsArgs, tuneArgs []string, mountOpts, wantWarn string) {
+	img, mnt := mountExt4(t, mkfsArgs, tuneArgs, mountOpts)
 	keyDir := filepath.Join(mnt, "keys")
 	out, errOut, code := runSealog(t, "", "keygen", "--out", keyDir, "--verify-key-to", "-")
 	if code != 0 {
@@ -320,9 +331,8 @@ func keyDiskExt4(t *testing.T, mkfsArgs, tuneArgs []string, mountOpts, wantWarn 
 		t.Fatal(err)
 	}
 	clearAttributes(s.Dir)
-	run("sync")
-	run("umount", mnt)
-	mounted = false
+	mustRun(t, "sync")
+	mustRun(t, "umount", mnt)
 
 	raw, err := os.ReadFile(img)
 	if err != nil {
