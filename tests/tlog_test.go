@@ -148,19 +148,28 @@ func tlCheckCheckpoint(t *testing.T, s *Sealog, origin string) int64 {
 	return size
 }
 
+// tlStartRotating starts sealog sealing every second and rotating at
+// 4 KiB, sends n events of some 200 bytes (pad repeated) and returns it
+// and the events once they are written: several rotated files and their
+// seals for the checkpoint and proof tests.
+func tlStartRotating(t *testing.T, n int, pad string) (*Sealog, [][]string) {
+	t.Helper()
+	s := startSealog(t, "--seal-interval", "1s", "--rotate-size", "4096", "--rotate-interval", "0")
+	var frames []string
+	for i := range n {
+		frames = append(frames, bbMsg(fmt.Sprintf("event %d %s", i, strings.Repeat(pad, 200))))
+	}
+	s.Send(t, frames...)
+	return s, s.WaitEvents(t, n)
+}
+
 // TestCheckpointsIndependent: a real sealed directory from the built
 // binary, with rotated files, a crash (SIGKILL) mid-stream, a torn line
 // and the recovery seals of the next start, is checked with x/mod's note
 // and tlog: DIR/checkpoint verifies with log.pub and is the tree of
 // seals.log; every ROOT is the tree of its file's lines.
 func TestCheckpointsIndependent(t *testing.T) {
-	s := startSealog(t, "--seal-interval", "1s", "--rotate-size", "4096", "--rotate-interval", "0")
-	var frames []string
-	for i := range 40 {
-		frames = append(frames, bbMsg(fmt.Sprintf("event %d %s", i, strings.Repeat("x", 200))))
-	}
-	s.Send(t, frames...)
-	s.WaitEvents(t, 40)
+	s, _ := tlStartRotating(t, 40, "x")
 	size := tlWaitCheckpoint(t, s, 4)
 	origin := tlOrigin(t, s)
 	tlCheckCheckpoint(t, s, origin)
@@ -375,13 +384,7 @@ func TestRewriteCaughtWithoutKey(t *testing.T) {
 // alone, and their inclusion proofs check with x/mod's tlog.CheckRecord.
 // Each tampered field is refused; an unknown ID exits 1.
 func TestProveRoundTrip(t *testing.T) {
-	s := startSealog(t, "--seal-interval", "1s", "--rotate-size", "4096", "--rotate-interval", "0")
-	var frames []string
-	for i := range 30 {
-		frames = append(frames, bbMsg(fmt.Sprintf("event %d %s", i, strings.Repeat("z", 200))))
-	}
-	s.Send(t, frames...)
-	ev := s.WaitEvents(t, 30)
+	s, ev := tlStartRotating(t, 30, "z")
 	s.WaitSecurity(t, "disconnect")
 	files := s.files("events")
 	// A checkpoint seal of the active files, covering all sent, and the
