@@ -44,9 +44,10 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// panicServer runs a Server on a plain TCP listener on loopback with a
-// fresh key and directory.
-func panicServer(t *testing.T) (s *Server, addr string, stderr *lockedBuffer, served chan error) {
+// testConfig is the configuration of a test Server: a fresh key and
+// directory, no chattr, and a loopback listener for the caller to name in
+// the listener field it serves.
+func testConfig(t *testing.T, instance string) (Config, net.Listener) {
 	t.Helper()
 	keyDir := t.TempDir()
 	if err := seal.Keygen(keyDir); err != nil {
@@ -57,13 +58,21 @@ func panicServer(t *testing.T) (s *Server, addr string, stderr *lockedBuffer, se
 		t.Fatal(err)
 	}
 	cfg := DefaultConfig()
-	cfg.ListenTCP = []string{l.Addr().String()}
 	cfg.Dir = filepath.Join(t.TempDir(), "logs")
 	cfg.KeyPath = filepath.Join(keyDir, "seal.key")
 	cfg.NoChattr = true
-	cfg.Instance = "panictest"
+	cfg.Instance = instance
+	return cfg, l
+}
+
+// panicServer runs a Server on a plain TCP listener on loopback with a
+// fresh key and directory.
+func panicServer(t *testing.T) (s *Server, addr string, stderr *lockedBuffer, served chan error) {
+	t.Helper()
+	cfg, l := testConfig(t, "panictest")
+	cfg.ListenTCP = []string{l.Addr().String()}
 	stderr = &lockedBuffer{}
-	s, err = New(cfg, []string{"tcp " + l.Addr().String() + " unencrypted"}, nil, stderr)
+	s, err := New(cfg, []string{"tcp " + l.Addr().String() + " unencrypted"}, nil, stderr)
 	if err != nil {
 		l.Close()
 		t.Fatal(err)

@@ -15,26 +15,13 @@ import (
 
 	"github.com/sealog/sealog/relp"
 	"github.com/sealog/sealog/rotate"
-	"github.com/sealog/sealog/seal"
 )
 
 // relpServer runs a Server with a plain RELP listener on loopback.
 func relpServer(t *testing.T, edit func(*Config)) (*Server, string) {
 	t.Helper()
-	keyDir := t.TempDir()
-	if err := seal.Keygen(keyDir); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := DefaultConfig()
+	cfg, l := testConfig(t, "relptest")
 	cfg.ListenRELPTCP = []string{l.Addr().String()}
-	cfg.Dir = filepath.Join(t.TempDir(), "logs")
-	cfg.KeyPath = filepath.Join(keyDir, "seal.key")
-	cfg.NoChattr = true
-	cfg.Instance = "relptest"
 	if edit != nil {
 		edit(&cfg)
 	}
