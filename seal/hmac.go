@@ -22,8 +22,17 @@ type hmacWork struct {
 // held anything derived from key. out may be key itself.
 func (w *hmacWork) sum(key *[32]byte, msg []byte, out *[32]byte) {
 	// RFC 2104 §2: H(K ⊕ opad, H(K ⊕ ipad, text)), K zero-padded to B=64.
+	w.hashPadded(key, 0x36, msg, &w.inner)
+	w.hashPadded(key, 0x5c, w.inner[:], out)
+	w.wipe()
+}
+
+// hashPadded writes SHA-256((K ⊕ pad) ‖ msg) to out, with K zero-padded
+// to the block size: the inner hash of an HMAC with ipad, the outer with
+// opad.
+func (w *hmacWork) hashPadded(key *[32]byte, pad byte, msg []byte, out *[32]byte) {
 	for i := range w.pad {
-		w.pad[i] = 0x36
+		w.pad[i] = pad
 	}
 	for i, b := range key {
 		w.pad[i] ^= b
@@ -32,20 +41,7 @@ func (w *hmacWork) sum(key *[32]byte, msg []byte, out *[32]byte) {
 	w.h.block(&w.pad)
 	w.h.len = 64
 	w.h.write(msg)
-	w.h.sum(&w.inner)
-
-	for i := range w.pad {
-		w.pad[i] = 0x5c
-	}
-	for i, b := range key {
-		w.pad[i] ^= b
-	}
-	w.h.reset()
-	w.h.block(&w.pad)
-	w.h.len = 64
-	w.h.write(w.inner[:])
 	w.h.sum(out)
-	w.wipe()
 }
 
 func (w *hmacWork) wipe() {
