@@ -11,18 +11,23 @@ import (
 // File's trees are checked against.
 var linesRoot = sumdbref.LinesRoot
 
+// testLines are the lines the WriteLines tests write (one empty), as
+// bytes with their LFs and as the leaf hashes a caller would pass.
+func testLines() (lines []string, data []byte, leaves []tlog.Hash) {
+	lines = []string{"12\ta\tb", "", "x\ty", "last line"}
+	for _, l := range lines {
+		data = append(append(data, l...), '\n')
+		leaves = append(leaves, tlog.LeafHash([]byte(l)))
+	}
+	return lines, data, leaves
+}
+
 // TestWriteLinesLeaves: lines written with leaf hashes made elsewhere give
 // the same ROOT as lines the File hashes itself (checked against sumdb),
 // also when the kernel takes a line in two parts (advance is what Write
 // does with the bytes the kernel accepted).
 func TestWriteLinesLeaves(t *testing.T) {
-	lines := []string{"12\ta\tb", "", "x\ty", "last line"}
-	var data []byte
-	var leaves []tlog.Hash
-	for _, l := range lines {
-		data = append(append(data, l...), '\n')
-		leaves = append(leaves, tlog.LeafHash([]byte(l)))
-	}
+	lines, data, leaves := testLines()
 	f, err := Create(t.TempDir(), "events", t0, false)
 	if err != nil {
 		t.Fatal(err)
@@ -62,13 +67,7 @@ func TestWriteLinesLeaves(t *testing.T) {
 // the root of all the lines, whether the rest is written whole (the path
 // that only appends the leaves) or not.
 func TestWriteLinesWholeAfterTorn(t *testing.T) {
-	lines := []string{"12\ta\tb", "", "x\ty", "last line"}
-	var data []byte
-	var leaves []tlog.Hash
-	for _, l := range lines {
-		data = append(append(data, l...), '\n')
-		leaves = append(leaves, tlog.LeafHash([]byte(l)))
-	}
+	lines, data, leaves := testLines()
 	for cut := 0; cut < len(data); cut++ {
 		f, err := Create(t.TempDir(), "events", t0, false)
 		if err != nil {
