@@ -147,6 +147,23 @@ func waitSecurityWhere(t *testing.T, s *Sealog, n int, action, peer string, part
 	}
 }
 
+// proxyWantEvent checks an event that came through the balancer: PEER is
+// the client behind it, FLAGS start with flags (ending in the balancer's
+// via=ADDR:), and AUTH is the client certificate's CN (mutual TLS end to
+// end).
+func proxyWantEvent(t *testing.T, e []string, clientIP, flags, cn string) {
+	t.Helper()
+	if !strings.HasPrefix(e[3], clientIP+":") {
+		t.Errorf("PEER %q, want the client %s", e[3], clientIP)
+	}
+	if !strings.HasPrefix(e[6], flags) {
+		t.Errorf("FLAGS %q, want %sPORT (the balancer)", e[6], flags)
+	}
+	if e[4] != cn {
+		t.Errorf("AUTH %q, want %q: mutual TLS end to end", e[4], cn)
+	}
+}
+
 func TestProxyHAProxy(t *testing.T) {
 	bin := haproxyBin(t)
 	relpAddr := freePort(t)
@@ -183,16 +200,7 @@ func TestProxyHAProxy(t *testing.T) {
 		if err := sendTLS(t, s, dialFrom(t, clientIP, feTLS), "through haproxy v2"); err != nil {
 			t.Fatal(err)
 		}
-		e := eventWithMsg(t, s, "through haproxy v2")
-		if !strings.HasPrefix(e[3], clientIP+":") {
-			t.Errorf("PEER %q, want the client %s", e[3], clientIP)
-		}
-		if !strings.HasPrefix(e[6], "rfc5424,via=127.0.0.1:") {
-			t.Errorf("FLAGS %q, want rfc5424,via=127.0.0.1:PORT (the balancer)", e[6])
-		}
-		if e[4] != s.PKI.ClientCN {
-			t.Errorf("AUTH %q, want %q: mutual TLS end to end", e[4], s.PKI.ClientCN)
-		}
+		proxyWantEvent(t, eventWithMsg(t, s, "through haproxy v2"), clientIP, "rfc5424,via=127.0.0.1:", s.PKI.ClientCN)
 		waitSecurityWhere(t, s, 1, "connect", clientIP+":", `"proxy":"127.0.0.1:`)
 	})
 
@@ -202,16 +210,7 @@ func TestProxyHAProxy(t *testing.T) {
 		p, inAddr := startOmrelpFrom(t, feRELP, s.PKI, clientIP)
 		msg := "relp through haproxy v1"
 		ioFeedTCP(t, p, inAddr, []byte("<14>1 2026-11-22T10:15:00.000001Z host app - - - "+msg+"\n"))
-		e := eventWithMsg(t, s, msg)
-		if !strings.HasPrefix(e[3], clientIP+":") {
-			t.Errorf("PEER %q, want the client %s", e[3], clientIP)
-		}
-		if !strings.HasPrefix(e[6], "rfc5424,relp,via=127.0.0.1:") {
-			t.Errorf("FLAGS %q, want rfc5424,relp,via=127.0.0.1:PORT", e[6])
-		}
-		if e[4] != s.PKI.ClientCN {
-			t.Errorf("AUTH %q, want %q", e[4], s.PKI.ClientCN)
-		}
+		proxyWantEvent(t, eventWithMsg(t, s, msg), clientIP, "rfc5424,relp,via=127.0.0.1:", s.PKI.ClientCN)
 		p.Stop()
 	})
 
