@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sealog/sealog/internal/syncbuf"
 )
 
 // result is what one call of run left behind.
@@ -35,24 +37,9 @@ func (r result) wantCode(t *testing.T, code int) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer that the serve goroutine and the test may
-// use at the same time.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is the serve goroutine's stderr, read by the test while
+// it runs.
+type syncBuffer = syncbuf.Buffer
 
 // served is a `sealog serve` running in this process.
 type served struct {

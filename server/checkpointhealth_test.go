@@ -12,7 +12,7 @@ import (
 // many goroutines at once (seals, witnesses) are race-free; what piles up
 // while the write stage cannot take it stays bounded.
 func TestCheckpointHealthEpisodes(t *testing.T) {
-	var out syncWriter
+	var out lockedBuffer
 	h := newCheckpointHealth(&out, nil)
 	boom := errors.New("no space left on device")
 	var wg sync.WaitGroup
@@ -48,21 +48,4 @@ func TestCheckpointHealthEpisodes(t *testing.T) {
 	if nilHealth.take() != nil {
 		t.Error("a nil checkpointHealth has changes")
 	}
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
 }

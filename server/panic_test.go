@@ -12,10 +12,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/sealog/sealog/internal/syncbuf"
 	"github.com/sealog/sealog/seal"
 	"github.com/sealog/sealog/writer"
 )
@@ -27,22 +27,7 @@ const panicMarker = "PANIC-NOW"
 
 // lockedBuffer is the server's stderr: written by connection goroutines,
 // read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer = syncbuf.Buffer
 
 // testConfig is the configuration of a test Server: a fresh key and
 // directory, no chattr, and a loopback listener for the caller to name in

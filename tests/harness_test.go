@@ -16,12 +16,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sealog/sealog/devpki"
+	"github.com/sealog/sealog/internal/syncbuf"
 	"github.com/sealog/sealog/rotate"
 )
 
@@ -149,22 +149,9 @@ type Sealog struct {
 	exitCode int
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a peer's or sealog's output, read by the test while it
+// runs.
+type syncBuffer = syncbuf.Buffer
 
 // freePort returns a loopback address with a port that was free a moment ago.
 func freePort(t *testing.T) string {
