@@ -163,6 +163,25 @@ func tlStartRotating(t *testing.T, n int, pad string) (*Sealog, [][]string) {
 	return s, s.WaitEvents(t, n)
 }
 
+// tlStopKeepCheckpoint stops s and returns a copy of its DIR/checkpoint
+// kept elsewhere, as a witness would keep it, for the rollback tests to
+// verify against after they have tampered with the directory.
+func tlStopKeepCheckpoint(t *testing.T, s *Sealog) string {
+	t.Helper()
+	if code := s.Stop(); code != 0 {
+		t.Fatalf("stop: exit %d", code)
+	}
+	kept := filepath.Join(t.TempDir(), "witness-copy")
+	b, err := os.ReadFile(filepath.Join(s.Dir, "checkpoint"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(kept, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return kept
+}
+
 // TestCheckpointsIndependent: a real sealed directory from the built
 // binary, with rotated files, a crash (SIGKILL) mid-stream, a torn line
 // and the recovery seals of the next start, is checked with x/mod's note
@@ -288,12 +307,7 @@ func TestRollbackCaughtByCheckpoint(t *testing.T) {
 	s.startWith()
 	s.Send(t, bbMsg("second run: the intruder wants this gone"))
 	s.WaitEvents(t, 2)
-	if code := s.Stop(); code != 0 {
-		t.Fatalf("stop: exit %d", code)
-	}
-	kept := filepath.Join(t.TempDir(), "witness-copy")
-	b, _ := os.ReadFile(filepath.Join(s.Dir, "checkpoint"))
-	os.WriteFile(kept, b, 0o600)
+	kept := tlStopKeepCheckpoint(t, s)
 	pub := filepath.Join(s.KeyDir, "log.pub")
 	if out, code := s.Verify(t, "--log-pub", pub, "--checkpoint", kept); code != 0 {
 		t.Fatalf("before the rollback: exit %d\n%s", code, out)
@@ -333,12 +347,7 @@ func TestRewriteCaughtWithoutKey(t *testing.T) {
 	}
 	s.Send(t, frames...)
 	s.WaitEvents(t, 40)
-	if code := s.Stop(); code != 0 {
-		t.Fatalf("stop: exit %d", code)
-	}
-	kept := filepath.Join(t.TempDir(), "witness-copy")
-	b, _ := os.ReadFile(filepath.Join(s.Dir, "checkpoint"))
-	os.WriteFile(kept, b, 0o600)
+	kept := tlStopKeepCheckpoint(t, s)
 	clearAttributes(s.Dir)
 
 	old := s.files("events")[0]
