@@ -256,7 +256,16 @@ func decPrefix(c []byte, whole, positive bool) bool {
 // timePrefix: c is (a prefix of, unless whole) a TIME column.
 func timePrefix(c []byte, whole bool) bool {
 	const pat = "9999-99-99T99:99:99.999999Z"
-	if len(c) > len(pat) || (whole && len(c) != len(pat)) {
+	if whole && len(c) != len(pat) {
+		return false
+	}
+	return patternPrefix(c, pat) && (!whole || validTime(c))
+}
+
+// patternPrefix: c is a prefix of a string of the form pat, where a 9 in
+// pat stands for any decimal digit and every other byte for itself.
+func patternPrefix(c []byte, pat string) bool {
+	if len(c) > len(pat) {
 		return false
 	}
 	for i, d := range c {
@@ -268,7 +277,7 @@ func timePrefix(c []byte, whole bool) bool {
 			return false
 		}
 	}
-	return !whole || validTime(c)
+	return true
 }
 
 // kindPrefix: c is (a prefix of, unless whole) a KIND.
@@ -299,20 +308,7 @@ func fileNamePrefix(c []byte, whole bool) bool {
 		if !bytes.HasPrefix(c, []byte(p)) {
 			continue
 		}
-		rest := c[len(p):]
-		if len(rest) > len(pat) {
-			return false
-		}
-		for i, d := range rest {
-			if pat[i] == '9' {
-				if d < '0' || d > '9' {
-					return false
-				}
-			} else if d != pat[i] {
-				return false
-			}
-		}
-		return true
+		return patternPrefix(c[len(p):], pat)
 	}
 	return false
 }
