@@ -133,18 +133,7 @@ func (ca *opensslCA) client(name, cn string) (tls.Certificate, *x509.Certificate
 	t := ca.t
 	t.Helper()
 	certFile, keyFile := ca.issue(name, cn, "v3_client")
-	chainFile := filepath.Join(ca.dir, name+"-chain.pem")
-	var chain []byte
-	for _, f := range append([]string{certFile}, ca.chain...) {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		chain = append(chain, b...)
-	}
-	if err := os.WriteFile(chainFile, chain, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	chainFile := catFiles(t, filepath.Join(ca.dir, name+"-chain.pem"), append([]string{certFile}, ca.chain...)...)
 	c, err := tls.LoadX509KeyPair(chainFile, keyFile)
 	if err != nil {
 		t.Fatal(err)

@@ -172,13 +172,7 @@ func tlStopKeepCheckpoint(t *testing.T, s *Sealog) string {
 		t.Fatalf("stop: exit %d", code)
 	}
 	kept := filepath.Join(t.TempDir(), "witness-copy")
-	b, err := os.ReadFile(filepath.Join(s.Dir, "checkpoint"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(kept, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	copyFile(t, filepath.Join(s.Dir, "checkpoint"), kept)
 	return kept
 }
 
