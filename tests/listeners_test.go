@@ -62,19 +62,27 @@ func TestCorePlainListeners(t *testing.T) {
 	bbCheckAll(t, s)
 }
 
+// wantConnectRefused dials s as the valid client and wants the connection
+// refused, with a connect failure event giving reason; who says which
+// client it was.
+func wantConnectRefused(t *testing.T, s *Sealog, reason, who string) {
+	t.Helper()
+	peer, err := bbDialTLS(t, s.Addr, s.PKI.ClientTLS(t, s.PKI.ClientCert, s.PKI.ClientKey))
+	if err == nil {
+		t.Errorf("%s was served", who)
+	}
+	l := bbSec(t, s, peer, "connect")[0]
+	if d := bbDetail(t, l); l[7] != "failure" || d["reason"] != reason {
+		t.Errorf("got RESULT %q reason %v, want failure %s", l[7], d["reason"], reason)
+	}
+}
+
 // TestCoreRefusals: --allow-from and --max-connections refuse with a
 // connect failure event (SPEC §3.4).
 func TestCoreRefusals(t *testing.T) {
 	t.Run("allow-from", func(t *testing.T) {
 		s := startSealog(t, "--allow-from", "10.0.0.0/8")
-		peer, err := bbDialTLS(t, s.Addr, s.PKI.ClientTLS(t, s.PKI.ClientCert, s.PKI.ClientKey))
-		if err == nil {
-			t.Errorf("client outside --allow-from got a connection")
-		}
-		l := bbSec(t, s, peer, "connect")[0]
-		if d := bbDetail(t, l); l[7] != "failure" || d["reason"] != "not_allowed" {
-			t.Errorf("got RESULT %q reason %v, want failure not_allowed", l[7], d["reason"])
-		}
+		wantConnectRefused(t, s, "not_allowed", "client outside --allow-from")
 	})
 	t.Run("max-connections", func(t *testing.T) {
 		s := startSealog(t, "--max-connections", "2")
@@ -88,14 +96,7 @@ func TestCoreRefusals(t *testing.T) {
 			bbWaitFrom(t, s, c.LocalAddr().String(), 1)
 			open = append(open, c)
 		}
-		peer, err := bbDialTLS(t, s.Addr, s.PKI.ClientTLS(t, s.PKI.ClientCert, s.PKI.ClientKey))
-		if err == nil {
-			t.Errorf("third connection with --max-connections 2 was served")
-		}
-		l := bbSec(t, s, peer, "connect")[0]
-		if d := bbDetail(t, l); l[7] != "failure" || d["reason"] != "too_many_connections" {
-			t.Errorf("got RESULT %q reason %v, want failure too_many_connections", l[7], d["reason"])
-		}
+		wantConnectRefused(t, s, "too_many_connections", "third connection with --max-connections 2")
 		closeAndDrain(open[0])
 		bbSec(t, s, open[0].LocalAddr().String(), "disconnect")
 		// A slot is free again once the server has finished with the closed
