@@ -22,33 +22,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sealog/sealog/internal/gotool"
 	"github.com/sealog/sealog/tlog"
 	"github.com/sealog/sealog/witness"
 )
 
-// goInstalled finds a program tests/install-peers.sh go-installs: in
-// PATH, in $(go env GOBIN), or in $(go env GOPATH)/bin.
+// goInstalled finds litewitness or witnessctl, which
+// tests/install-peers.sh go-installs, or skips the test.
 func goInstalled(t *testing.T, name string) string {
 	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	if out, _ := exec.Command("go", "env", "GOBIN").Output(); len(strings.TrimSpace(string(out))) > 0 {
-		if p := filepath.Join(strings.TrimSpace(string(out)), name); fileExists(p) {
-			return p
-		}
-	}
-	out, _ := exec.Command("go", "env", "GOPATH").Output()
-	for _, dir := range filepath.SplitList(strings.TrimSpace(string(out))) {
-		if p := filepath.Join(dir, "bin", name); fileExists(p) {
-			return p
-		}
-	}
-	t.Skipf("needs %s from filippo.io/torchwood v0.6.1 (tests/install-peers.sh installs it)", name)
-	return ""
+	return gotool.Path(t, name, "filippo.io/torchwood v0.6.1")
 }
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // liteWitness is litewitness run the way README.md's witness section
 // runs it: its key made by ssh-keygen and held by a dedicated ssh-agent,

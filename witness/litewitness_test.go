@@ -15,35 +15,15 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/sealog/sealog/internal/gotool"
 )
 
-// goBin finds a program installed by tests/install-peers.sh: in PATH, or
-// in $(go env GOBIN) or $(go env GOPATH)/bin where go install puts it.
+// goBin finds litewitness or witnessctl, which tests/install-peers.sh
+// go-installs, or skips the test.
 func goBin(t *testing.T, name string) string {
 	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	if out, err := exec.Command("go", "env", "GOBIN").Output(); err == nil && strings.TrimSpace(string(out)) != "" {
-		if p := filepath.Join(strings.TrimSpace(string(out)), name); fileOK(p) {
-			return p
-		}
-	}
-	gopath := os.Getenv("GOPATH")
-	if gopath == "" {
-		out, err := exec.Command("go", "env", "GOPATH").Output()
-		if err == nil {
-			gopath = strings.TrimSpace(string(out))
-		}
-	}
-	for _, dir := range filepath.SplitList(gopath) {
-		p := filepath.Join(dir, "bin", name)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Skipf("needs %s (filippo.io/torchwood v0.6.1; tests/install-peers.sh installs it)", name)
-	return ""
+	return gotool.Path(t, name, "filippo.io/torchwood v0.6.1")
 }
 
 // litewitness is a real litewitness (filippo.io/torchwood) on 127.0.0.1,
@@ -266,5 +246,3 @@ func TestLitewitness(t *testing.T) {
 		t.Fatalf("no cosignature after the resync: %+v\n%s", rec2.events, lw.output())
 	}
 }
-
-func fileOK(p string) bool { _, err := os.Stat(p); return err == nil }
