@@ -15,6 +15,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	sumtlog "golang.org/x/mod/sumdb/tlog"
+
+	"github.com/sealog/sealog/internal/sumdbref"
 )
 
 // Tests of the transparency log (docs/format.md §4 ROOT, §7): signed
@@ -63,19 +65,11 @@ func tlSealLines(t *testing.T, dir string) []string {
 
 // sumdbTree is a tree of byte strings built with golang.org/x/mod/sumdb/tlog.
 type sumdbTree struct {
-	stored []sumtlog.Hash
+	stored sumdbref.Stored
 	n      int64
 }
 
-func (m *sumdbTree) reader() sumtlog.HashReaderFunc {
-	return func(idx []int64) ([]sumtlog.Hash, error) {
-		out := make([]sumtlog.Hash, len(idx))
-		for i, x := range idx {
-			out[i] = m.stored[x]
-		}
-		return out, nil
-	}
-}
+func (m *sumdbTree) reader() sumtlog.HashReader { return &m.stored }
 
 func (m *sumdbTree) add(data []byte) {
 	hs, err := sumtlog.StoredHashes(m.n, data, m.reader())

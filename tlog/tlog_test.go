@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	sumtlog "golang.org/x/mod/sumdb/tlog"
+
+	"github.com/sealog/sealog/internal/sumdbref"
 )
 
 // rfc6962Leaves are the leaves of the RFC 6962 reference tests (Certificate
@@ -63,14 +65,8 @@ func leaves(n int) []Hash {
 func TestAgainstSumdb(t *testing.T) {
 	const max = 130
 	ls := leaves(max)
-	var stored []sumtlog.Hash
-	r := sumtlog.HashReaderFunc(func(idx []int64) ([]sumtlog.Hash, error) {
-		out := make([]sumtlog.Hash, len(idx))
-		for i, x := range idx {
-			out[i] = stored[x]
-		}
-		return out, nil
-	})
+	var stored sumdbref.Stored
+	r := &stored
 	tr := NewTree()
 	var f Frontier
 	var roots []Hash

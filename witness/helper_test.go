@@ -17,6 +17,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	sumtlog "golang.org/x/mod/sumdb/tlog"
+
+	"github.com/sealog/sealog/internal/sumdbref"
 )
 
 // testSigner makes cosignature/v1 signature lines, as a witness does.
@@ -57,7 +59,7 @@ type testLog struct {
 	vkey   string
 
 	mu     sync.Mutex
-	stored []sumtlog.Hash
+	stored sumdbref.Stored
 	n      int64
 }
 
@@ -78,15 +80,7 @@ func newTestLog(t testing.TB, origin string) *testLog {
 	return &testLog{t: t, origin: origin, signer: s, verif: v, vkey: vkey}
 }
 
-func (l *testLog) reader() sumtlog.HashReaderFunc {
-	return func(idx []int64) ([]sumtlog.Hash, error) {
-		out := make([]sumtlog.Hash, len(idx))
-		for i, x := range idx {
-			out[i] = l.stored[x]
-		}
-		return out, nil
-	}
-}
+func (l *testLog) reader() sumtlog.HashReader { return &l.stored }
 
 // grow appends n leaves and returns the signed checkpoint of the new size.
 func (l *testLog) grow(n int) (uint64, []byte) {

@@ -14,14 +14,8 @@ import (
 // LinesRoot is the ROOT of docs/format.md §4 for b: each line without its
 // LF is a leaf, a last line without LF one more.
 func LinesRoot(b []byte) [32]byte {
-	var stored []sumtlog.Hash
-	r := sumtlog.HashReaderFunc(func(idx []int64) ([]sumtlog.Hash, error) {
-		out := make([]sumtlog.Hash, len(idx))
-		for i, x := range idx {
-			out[i] = stored[x]
-		}
-		return out, nil
-	})
+	var stored Stored
+	r := &stored
 	lines := bytes.SplitAfter(b, []byte("\n"))
 	var n int64
 	for _, l := range lines {
@@ -34,4 +28,18 @@ func LinesRoot(b []byte) [32]byte {
 	}
 	h, _ := sumtlog.TreeHash(n, r)
 	return h
+}
+
+// Stored is a tree's stored hashes in sumdb's layout, as
+// sumtlog.StoredHashes returns them to append; a *Stored is the
+// sumtlog.HashReader that reads them back.
+type Stored []sumtlog.Hash
+
+// ReadHashes returns the stored hashes at the indexes idx.
+func (s *Stored) ReadHashes(idx []int64) ([]sumtlog.Hash, error) {
+	out := make([]sumtlog.Hash, len(idx))
+	for i, x := range idx {
+		out[i] = (*s)[x]
+	}
+	return out, nil
 }
