@@ -1,7 +1,7 @@
 // Command sealog is a hardened, syslog-compatible log server: it receives
 // syslog over TLS, writes every event as one printable-ASCII line to
 // append-only files, and seals the files into a forward-secure HMAC chain.
-// See README.md and SPEC.md for the contract.
+// See README.md and docs/format.md for the contract.
 package main
 
 import (
@@ -72,7 +72,7 @@ Run 'sealog <command> -h' for the flags of a command, 'sealog --version'
 for the version.
 `
 
-// usageError marks a usage or configuration error: exit status 2 (SPEC §1).
+// usageError marks a usage or configuration error: exit status 2 (docs/format.md §1).
 type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
@@ -86,7 +86,7 @@ func usageErrorf(format string, a ...any) error {
 var errSilentFailure = errors.New("")
 
 // exitCode prints err (one sentence, no stack trace) and maps it to the
-// exit statuses of SPEC §1: 0 success, 1 runtime failure, 2 usage error.
+// exit statuses of docs/format.md §1: 0 success, 1 runtime failure, 2 usage error.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// The appliance corpus (issue 4 item 4): message shapes of network
+// The appliance corpus: message shapes of network
 // appliances and log forwarders, each written from the vendor's public
 // documented format, in testdata/appliance/VENDOR.txt. The columns an
 // operator expects (format, host, app, pid where the format has them)
@@ -64,7 +64,7 @@ func applianceCorpus(t testing.TB) map[string][]applianceEntry {
 }
 
 // applianceColumns renders what an operator sees of a parsed frame: the
-// columns 7–15 of SPEC §3.3 before encoding ("-" absent, else quoted).
+// columns 7–15 of docs/format.md §3.3 before encoding ("-" absent, else quoted).
 func applianceColumns(e applianceEntry, m Message) string {
 	var b strings.Builder
 	b.WriteString("## " + e.title + "\n")
@@ -89,7 +89,7 @@ func applianceColumns(e applianceEntry, m Message) string {
 
 // TestApplianceCorpus parses every appliance frame, compares the columns
 // with the golden file and checks that AppendFrame gives back the
-// frame's bytes (the original stays reproducible, SPEC §3.3).
+// frame's bytes (the original stays reproducible, docs/format.md §3.3).
 func TestApplianceCorpus(t *testing.T) {
 	for vendor, entries := range applianceCorpus(t) {
 		t.Run(vendor, func(t *testing.T) {
@@ -132,7 +132,7 @@ func TestApplianceCorpus(t *testing.T) {
 	}
 }
 
-// TestApplianceOperatorColumns states, for the shapes issue 4 names, the
+// TestApplianceOperatorColumns states, for the shapes of that corpus, the
 // columns an operator relies on, independently of the golden files (so
 // an -update cannot quietly accept a regression in them).
 func TestApplianceOperatorColumns(t *testing.T) {
@@ -218,7 +218,7 @@ func TestApplianceOperatorColumns(t *testing.T) {
 
 // FuzzApplianceParse starts from the appliance corpus. For any input,
 // AppendFrame rebuilds the frame exactly, and every present field is a
-// piece of the frame (the columns are verbatim, SPEC §3.3).
+// piece of the frame (the columns are verbatim, docs/format.md §3.3).
 func FuzzApplianceParse(f *testing.F) {
 	for _, entries := range applianceCorpus(f) {
 		for _, e := range entries {

@@ -17,7 +17,7 @@ const (
 	FramingLF                     // non-transparent framing, RFC 6587 §3.4.2, with LF as trailer
 )
 
-// String names the framing as the `send --framing` flag does (SPEC §1.2).
+// String names the framing as the `send --framing` flag does (docs/operations.md).
 func (f Framing) String() string {
 	switch f {
 	case FramingOctet:
@@ -29,10 +29,10 @@ func (f Framing) String() string {
 	}
 }
 
-// Frame is one syslog frame cut from a stream or a datagram (SPEC §2).
+// Frame is one syslog frame cut from a stream or a datagram (docs/format.md §2).
 //
 // Size counts the frame's own bytes only: not the octet count, its space
-// or the LF trailer ("message size", SPEC §2).
+// or the LF trailer ("message size", docs/format.md §2).
 type Frame struct {
 	// Data is the first min(Size, maxSize) bytes of the frame (for a
 	// partial frame: of what was received). It aliases the Reader's buffer
@@ -43,14 +43,14 @@ type Frame struct {
 	// actual length for LF framing and datagrams.
 	Size int64
 	// Truncated is set when the frame is larger than maxSize, so that only
-	// its first maxSize bytes are in Data (SPEC §2 "trunc=N"). For a
+	// its first maxSize bytes are in Data (docs/format.md §2 "trunc=N"). For a
 	// complete frame this is the same as Size > len(Data). A partial frame
 	// whose declared Size fits maxSize is not Truncated, although fewer
 	// than Size bytes arrived: it was cut by the sender, not by us, and
 	// Partial says so.
 	Truncated bool
 	// Partial is set when the stream ended (EOF, reset, read error or
-	// timeout) before the frame was complete (SPEC §2 "partial").
+	// timeout) before the frame was complete (docs/format.md §2 "partial").
 	Partial bool
 	// Received is, for a partial frame, how many of its bytes arrived
 	// (kept and discarded): an octet-counted frame's Size is what its
@@ -58,7 +58,7 @@ type Frame struct {
 	// close. Use ReceivedSize, which is Size for a complete frame.
 	Received int64
 	// SHA256 is the SHA-256 of every byte of the frame that was received,
-	// including the discarded ones; set only when Truncated (SPEC §2,
+	// including the discarded ones; set only when Truncated (docs/format.md §2,
 	// `oversized` event).
 	SHA256 [32]byte
 }
@@ -80,7 +80,7 @@ func (f Frame) ReceivedSize() int64 {
 // FrameError is a malformed octet count (RFC 6587 §3.4.1: MSG-LEN =
 // NONZERO-DIGIT *DIGIT, which we cap at 10 digits). The stream cannot be
 // resynchronised after it, so the caller logs a `frame_error` and closes
-// the connection (SPEC §2); frames returned before it stay returned.
+// the connection (docs/format.md §2); frames returned before it stay returned.
 type FrameError struct {
 	Reason string // e.g. "octet count has a non-digit"
 }
@@ -105,7 +105,7 @@ const maxCountDigits = 10
 
 const (
 	// initialBufSize is what an idle connection costs: 1,000 of them fit
-	// in 4 MiB (issue 7). The buffer grows only when a frame needs it.
+	// in 4 MiB. The buffer grows only when a frame needs it.
 	initialBufSize = 4096
 	// slack is room past a kept frame of maxSize bytes for the octet count
 	// and for reading the discarded tail of an oversized frame.
@@ -118,7 +118,7 @@ const (
 	// bulkBufSize is how far the buffer grows for a sender that is ahead
 	// of us (a read filled all the free space): two TLS records' worth, so
 	// one read takes a whole 16 KiB record and the frames in it go to the
-	// pipeline as one batch instead of four (issue 7).
+	// pipeline as one batch instead of four.
 	bulkBufSize = 32 << 10
 	// maxEmptyReads guards against an io.Reader that keeps returning
 	// (0, nil), which the io.Reader contract discourages.
@@ -126,12 +126,12 @@ const (
 )
 
 // Reader splits a byte stream into frames, detecting the framing from
-// the stream's first byte (SPEC §2, RFC 6587 §3.4): an ASCII digit means
+// the stream's first byte (docs/format.md §2, RFC 6587 §3.4): an ASCII digit means
 // octet counting, anything else LF-terminated frames. The framing is
 // fixed for the stream once detected.
 //
 // LF framing: the frame is every byte before the LF; a CR before the LF
-// is part of the frame (SPEC §2). Empty frames (an LF right after an LF,
+// is part of the frame (docs/format.md §2). Empty frames (an LF right after an LF,
 // or at the start of the stream) carry no bytes and are skipped, so they
 // never become events.
 //
@@ -373,7 +373,7 @@ func (r *Reader) hasher() hash.Hash {
 }
 
 // oversizedOctet keeps the first maxSize bytes of a frame declared n
-// bytes long and reads, hashes and discards the rest (SPEC §2). buf never
+// bytes long and reads, hashes and discards the rest (docs/format.md §2). buf never
 // grows past maxSize+slack: the discarded bytes pass through the slack
 // after the kept ones.
 func (r *Reader) oversizedOctet(n int64) (Frame, error) {
@@ -424,7 +424,7 @@ func (r *Reader) truncated(data []byte, size int64, partial bool, received int64
 	return f
 }
 
-// nextLF cuts one LF-terminated frame (RFC 6587 §3.4.2, SPEC §2).
+// nextLF cuts one LF-terminated frame (RFC 6587 §3.4.2, docs/format.md §2).
 func (r *Reader) nextLF() (Frame, error) {
 	for {
 		// Skip empty frames: they carry no bytes.

@@ -526,7 +526,7 @@ func (c *recordReader) Read(p []byte) (int, error) {
 
 // TestReaderGrowsForBulk checks that a sender that is ahead (reads fill
 // the buffer) makes the buffer grow, up to bulkBufSize, so one read takes a
-// whole 16 KiB TLS record (issue 7), that it grows no further and is not
+// whole 16 KiB TLS record, that it grows no further and is not
 // freed and grown again under the load, and that it goes back to
 // initialBufSize once the reads turn into a trickle.
 func TestReaderGrowsForBulk(t *testing.T) {

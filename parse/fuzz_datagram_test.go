@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// FuzzDatagramFrame checks the UDP framing (RFC 5426 §3.1, SPEC §2)
+// FuzzDatagramFrame checks the UDP framing (RFC 5426 §3.1, docs/format.md §2)
 // against the stream reader's rules: a datagram is one frame; Size is its
 // full length; Data is its first min(len, maxSize) bytes and aliases the
 // datagram; Truncated exactly when it is longer than maxSize, and then

@@ -3,17 +3,17 @@
 // messages whose fields are verbatim slices of the frame.
 //
 // It knows bytes and syslog, not files or sockets: nothing here encodes,
-// writes or logs, and nothing here may drop a frame (SPEC §2). go-syslog
+// writes or logs, and nothing here may drop a frame (docs/format.md §2). go-syslog
 // (github.com/influxdata/go-syslog/v3) is the judge of what is valid RFC
 // 5424 / RFC 3164: validate.go holds allocation-free validators that
-// differential fuzz targets prove equal to its machines (issue 7). The
-// verbatim columns of SPEC §3.3 are sliced by our own tokenizer, because
+// differential fuzz targets prove equal to its machines. The
+// verbatim columns of docs/format.md §3.3 are sliced by our own tokenizer, because
 // go-syslog returns parsed values from which the sent bytes cannot be
 // rebuilt. Framing is ours too: go-syslog's octetcounting refuses frames
 // over 8192 bytes and stops the stream on an oversized one.
 package parse
 
-// Format says which grammar a frame was accepted by (SPEC §2).
+// Format says which grammar a frame was accepted by (docs/format.md §2).
 type Format uint8
 
 const (
@@ -22,7 +22,7 @@ const (
 	FormatRFC5424               // the syslog protocol
 )
 
-// String returns the FLAGS token of SPEC §3.3: "raw", "rfc3164" or "rfc5424".
+// String returns the FLAGS token of docs/format.md §3.3: "raw", "rfc3164" or "rfc5424".
 func (f Format) String() string {
 	switch f {
 	case FormatRFC5424:
@@ -37,7 +37,7 @@ func (f Format) String() string {
 // Field is one client-supplied value, sliced verbatim from the frame.
 //
 // Nil marks an absent value (RFC 5424 NILVALUE, or a field the format
-// lacks), written as "-" (SPEC §3.2). A present value may be empty, or
+// lacks), written as "-" (docs/format.md §3.2). A present value may be empty, or
 // may be the literal byte "-" when the client sent a dash that is not a
 // NILVALUE (for example an RFC 3164 TAG of "-").
 type Field struct {

@@ -198,7 +198,7 @@ func FuzzParse(f *testing.F) {
 }
 
 // TestParseAllocs holds Parse to zero allocations for every corpus
-// frame (issue 7: at most 2 per event on the whole path).
+// frame (at most 2 per event on the whole path).
 func TestParseAllocs(t *testing.T) {
 	p := NewParser()
 	for _, e := range corpus(t) {

@@ -5,19 +5,19 @@ import (
 	"strconv"
 )
 
-// Parser turns frames into Messages (SPEC §2): strict RFC 5424 first,
+// Parser turns frames into Messages (docs/format.md §2): strict RFC 5424 first,
 // then RFC 3164, else raw. The fields are sliced from the frame by our
-// own tokenizer, so they are verbatim (SPEC §3.3).
+// own tokenizer, so they are verbatim (docs/format.md §3.3).
 //
 // Validity is go-syslog v3.0.0's: accept5424 and header3164 (validate.go)
 // accept exactly what its rfc5424 machine and its rfc3164 header rules
 // accept, as the differential fuzz targets FuzzValidate5424 and
 // FuzzValidate3164 check against the real machines; they exist because the machines allocate
-// 7–17 times and take microseconds per frame (issue 7). Where go-syslog's
-// verdict does not fit SPEC §2, only the part below is ours.
+// 7–17 times and take microseconds per frame. Where go-syslog's
+// verdict does not fit docs/format.md §2, only the part below is ours.
 //
 // RFC 5424. The frame must be PRI, VERSION "1" (go-syslog accepts 1–999;
-// SPEC §2 wants 1), and go-syslog must accept the frame up to the end of
+// docs/format.md §2 wants 1), and go-syslog must accept the frame up to the end of
 // STRUCTURED-DATA. MSG is not given to it: go-syslog rejects a MSG that is
 // not UTF-8 where RFC 5424 §6.4 allows any octets (MSG-ANY), and cannot
 // tell an absent MSG from an empty one. So the frame ending right after
@@ -139,7 +139,7 @@ func field(v []byte) Field {
 
 // parse5424 tries RFC 5424 (§6): HEADER SP STRUCTURED-DATA [SP MSG].
 func (p *Parser) parse5424(b []byte, pri, i int) (Message, bool) {
-	// VERSION must be "1" (SPEC §2).
+	// VERSION must be "1" (docs/format.md §2).
 	if len(b) < i+2 || b[i] != '1' || b[i+1] != ' ' {
 		return Message{}, false
 	}

@@ -6,7 +6,7 @@ import (
 )
 
 // This file re-implements the acceptance of go-syslog v3.0.0's rfc5424
-// and rfc3164 machines without allocating (issue 7: go-syslog builds
+// and rfc3164 machines without allocating (go-syslog builds
 // strings, maps and a time.Time for every message, 7–17 allocations and
 // microseconds per frame). go-syslog stays the judge: FuzzValidate5424
 // and FuzzValidate3164 prove, differentially, that accept5424 and

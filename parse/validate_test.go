@@ -44,7 +44,7 @@ func validateCorpus(f *testing.F) {
 }
 
 // FuzzValidate5424 proves accept5424 accepts exactly what go-syslog's
-// rfc5424 machine accepts (issue 7 allows our validator only so).
+// rfc5424 machine accepts (the performance work allows our validator only so).
 func FuzzValidate5424(f *testing.F) {
 	validateCorpus(f)
 	m := rfc5424.NewMachine()
@@ -83,7 +83,7 @@ func BenchmarkGoSyslog5424(b *testing.B) {
 }
 
 // accept3164 is go-syslog's verdict on a whole RFC 3164 frame, built on
-// the parser's header3164. The parser itself needs only the header (SPEC
+// the parser's header3164. The parser itself needs only the header (docs/format.md
 // §2 keeps TAB, ESC or NUL content as rfc3164, where go-syslog would say
 // nil); this adds go-syslog's content rule so that FuzzValidate3164 can
 // compare header3164 with the real machine.

@@ -17,7 +17,7 @@ import (
 // matches them (they do not look like log names).
 const probePrefix = ".sealog-probe-"
 
-// CheckAttributes is the start-up probe for SPEC §1.1 (--no-chattr): it
+// CheckAttributes is the start-up probe for docs/operations.md (--no-chattr): it
 // creates a hidden file ".sealog-probe-*" in dir, makes it append-only, then
 // immutable (the same one-ioctl transition SetImmutable makes), clears both
 // flags and removes it. It returns nil when sealog can protect files in dir,
@@ -87,7 +87,7 @@ func removeStaleProbes(dir string) {
 // SetAppendOnly sets FS_APPEND_FL (chattr +a) on an open file, keeping its
 // other flags. From then on the kernel refuses truncation, writes that are
 // not appends, rename, unlink and clearing O_APPEND, even for root without
-// CAP_LINUX_IMMUTABLE (SPEC §3.1).
+// CAP_LINUX_IMMUTABLE (docs/format.md §3.1).
 func SetAppendOnly(f *os.File) error {
 	err := withFd(f, func(fd int) error {
 		flags, err := getFlags(fd)
@@ -107,7 +107,7 @@ func SetAppendOnly(f *os.File) error {
 
 // SetImmutable turns a finished file from append-only into immutable (chattr
 // -a +i) with a single FS_IOC_SETFLAGS call, so there is no moment in which
-// the file is unprotected (SPEC §3.1, §5). It is idempotent: a file that is
+// the file is unprotected (docs/format.md §3.1, §5). It is idempotent: a file that is
 // already immutable and not append-only is left alone, which lets crash
 // recovery run twice. It refuses anything but a regular file and does not
 // follow a symbolic link.

@@ -63,7 +63,7 @@ func wantEPERM(t *testing.T, what string, err error) {
 }
 
 // TestAppendOnly: while a file is active, appending works and every other
-// way of changing or removing it fails (SPEC §3.1, issue 3).
+// way of changing or removing it fails (docs/format.md §3.1).
 func TestAppendOnly(t *testing.T) {
 	dir := t.TempDir()
 	needAttrs(t, dir)
@@ -147,7 +147,7 @@ func TestAppendOnly(t *testing.T) {
 }
 
 // TestImmutable: after the final seal the file cannot be written, renamed or
-// removed at all (SPEC §3.1).
+// removed at all (docs/format.md §3.1).
 func TestImmutable(t *testing.T) {
 	dir := t.TempDir()
 	needAttrs(t, dir)
@@ -463,7 +463,7 @@ func TestFsName(t *testing.T) {
 // TestWriteShort fills a real 1 MiB tmpfs: the write that hits ENOSPC must
 // report the bytes the kernel took, the counters must match the disk, and
 // retrying the remainder once space is free must leave every byte exactly
-// once (SPEC §5 fail closed).
+// once (docs/format.md §5 fail closed).
 func TestWriteShort(t *testing.T) {
 	dir := mountFS(t, "tmpfs", "size=1m")
 	filler := filepath.Join(dir, "filler")

@@ -74,7 +74,7 @@ func diskFileWith(t *testing.T, n int) (*File, []byte) {
 }
 
 // TestDropCacheFreesDurablePages: after Sync, DropCache takes the written
-// pages out of the page cache (issue 7: writing into fresh memory made
+// pages out of the page cache (writing into fresh memory made
 // every byte 2–7x dearer), and the data is still all there.
 func TestDropCacheFreesDurablePages(t *testing.T) {
 	f, line := diskFileWith(t, 4096) // 4 MiB
@@ -134,7 +134,7 @@ func dirtyPages(t *testing.T, path string) uint64 {
 }
 
 // TestStartWritebackCleansPagesWithoutSync: StartWriteback makes the
-// kernel write the data out now (issue 7: write-behind keeps the disk
+// kernel write the data out now (write-behind keeps the disk
 // streaming), so the pages turn clean without any fsync; below the
 // threshold it does nothing.
 func TestStartWritebackCleansPagesWithoutSync(t *testing.T) {

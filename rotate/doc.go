@@ -1,4 +1,4 @@
-// Package rotate owns sealog's log files on disk (SPEC §3.1, §4, §5): it
+// Package rotate owns sealog's log files on disk (docs/format.md §3.1, §4, §5): it
 // creates the active file append-only before its first byte, counts and
 // hashes exactly the bytes the kernel accepted, fsyncs, makes finished files
 // immutable, computes the UTC-aligned rotation schedule, and finds the files

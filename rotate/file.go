@@ -29,8 +29,8 @@ var (
 var errNotRegular = errors.New("not a regular file")
 
 const (
-	fileMode = 0o640 // SPEC §3.1
-	dirMode  = 0o750 // SPEC §1.1 --dir
+	fileMode = 0o640 // docs/format.md §3.1
+	dirMode  = 0o750 // docs/operations.md --dir
 
 	// maxCollisions bounds the +1 ms search for a free name in Create. Two
 	// files of one stream in the same millisecond are rare; a thousand in a
@@ -38,7 +38,7 @@ const (
 	maxCollisions = 1000
 )
 
-// EnsureDir makes the log directory (SPEC §1.1 --dir): missing directories,
+// EnsureDir makes the log directory (docs/operations.md --dir): missing directories,
 // parents included, are created with mode exactly 0750 whatever the umask,
 // and their parents are fsynced so that the new entries survive a crash. An
 // existing directory (or a symbolic link to one) is accepted as it is: its
@@ -121,7 +121,7 @@ type File struct {
 }
 
 // Create opens a new active file DIR/<stream>-YYYYMMDDTHHMMSS.mmmZ.log
-// (SPEC §3.1), named for now in UTC truncated to the millisecond; when that
+// (docs/format.md §3.1), named for now in UTC truncated to the millisecond; when that
 // name exists, 1 ms is added until a free one is found, so a name is never
 // reused and names still sort by opening time. Opened returns the time in the
 // name.
@@ -133,7 +133,7 @@ type File struct {
 // Sync (or SyncDir), so that the new name is durable before anything in the
 // file is sealed, but not here: on ext4 that fsync waits for a journal
 // commit, which waits for the data the previous file still has in flight,
-// and the caller is the one goroutine that writes (issue 7: a quarter of
+// and the caller is the one goroutine that writes (a quarter of
 // the time it was busy under load went to rotations). On any failure the
 // empty file is closed and removed, and the error is returned (wrapping
 // ErrNoCapability or ErrUnsupported when the attribute could not be set).
@@ -312,7 +312,7 @@ func (f *File) SyncDir() error {
 // SYNC_FILE_RANGE_WRITE), once at least threshold of them have
 // accumulated. It promises nothing about durability — only Sync does — but
 // it keeps the disk streaming instead of idling until the next fsync dumps
-// a second's worth of dirty pages on it at once (issue 7: the durable write
+// a second's worth of dirty pages on it at once (the durable write
 // rate became steady, and sealog's 1 KiB × 8 rate rose by 10 %; measured
 // with tests/bench/writeback and tests/bench). An error means only that
 // the advice was not taken.
@@ -336,7 +336,7 @@ func (f *File) StartWriteback(threshold int64) error {
 // cached until memory pressure evicts it, and each new page of the file
 // comes from fresh memory. Freed right away, the same few hundred
 // megabytes are reused, and writing a byte costs up to 4x less kernel
-// time (measured under a VM with tests/bench/writeback: issue 7). Pages
+// time (measured under a VM with tests/bench/writeback). Pages
 // not yet written back are left alone by the kernel, so this never loses
 // data; it is advice, and its error only says the advice was not taken.
 //
@@ -359,7 +359,7 @@ func (f *File) DropCache(upTo int64) error {
 // only make DropCache look at a page again.
 var pageSize = int64(os.Getpagesize())
 
-// Name is the file's base name, as written in seal lines (SPEC §4 FILE).
+// Name is the file's base name, as written in seal lines (docs/format.md §4 FILE).
 func (f *File) Name() string { return f.name }
 
 // Path is the file's path: the dir given to Create joined with Name.
@@ -389,7 +389,7 @@ func (f *File) Root() [32]byte {
 }
 
 // Close closes the descriptor. It neither syncs (call Sync first) nor makes
-// the file immutable (SetImmutable, after the final seal, SPEC §3.1).
+// the file immutable (SetImmutable, after the final seal, docs/format.md §3.1).
 func (f *File) Close() error {
 	if err := f.f.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", f.path, err)

@@ -11,14 +11,14 @@ import (
 	"github.com/sealog/sealog/tlog"
 )
 
-// stampLayout is the UTC opening time in a file name (SPEC §3.1):
+// stampLayout is the UTC opening time in a file name (docs/format.md §3.1):
 // 20261122T101500.123Z. Milliseconds are truncated, not rounded, so a name
 // never claims a time later than the opening.
 const stampLayout = "20060102T150405.000Z"
 
 const stampLen = len("20261122T101500.123Z")
 
-// Streams whose files Scan reports (SPEC §3.1).
+// Streams whose files Scan reports (docs/format.md §3.1).
 const (
 	StreamEvents   = "events"
 	StreamSecurity = "security"
@@ -140,7 +140,7 @@ func Scan(dir string) ([]Found, error) {
 	return found, nil
 }
 
-// Summarize reads a whole file once, for crash recovery (SPEC §5): its size,
+// Summarize reads a whole file once, for crash recovery (docs/format.md §5): its size,
 // its number of LF bytes (complete lines), the Merkle tree hash of its lines
 // (docs/format.md §4 ROOT: a torn last line is one more leaf), and whether
 // it is torn (not empty and not ending in LF). It reads the file as

@@ -2,7 +2,7 @@ package rotate
 
 import "time"
 
-// Policy is the rotation schedule of SPEC §3.1 (--rotate-size,
+// Policy is the rotation schedule of docs/format.md §3.1 (--rotate-size,
 // --rotate-interval). The caller rotates before a line that does not Fit and
 // when the clock reaches Deadline; rotation at graceful stop is the caller's
 // too. Lines are never split: Fits is asked about whole lines.
@@ -16,7 +16,7 @@ type Policy struct {
 	Interval time.Duration
 }
 
-// unixEpoch anchors the interval grid (SPEC §1.1: "aligned to UTC multiples
+// unixEpoch anchors the interval grid (docs/operations.md: "aligned to UTC multiples
 // of the interval since the epoch").
 var unixEpoch = time.Unix(0, 0).UTC()
 
@@ -45,7 +45,7 @@ func (p Policy) Deadline(opened time.Time) time.Time {
 
 // Fits reports whether n more bytes may go into a file that holds size bytes.
 // An empty file takes anything, so a single line larger than MaxSize gets a
-// file of its own instead of being split or refused (SPEC §3.1).
+// file of its own instead of being split or refused (docs/format.md §3.1).
 func (p Policy) Fits(size, n int64) bool {
 	if size <= 0 || p.MaxSize <= 0 {
 		return true

@@ -97,7 +97,7 @@ func BenchmarkVerify(b *testing.B) {
 }
 
 // TestVerifySpeed compares verify with sha256sum on the same generated
-// files (issue 7: verify at >= 80 % of sha256sum's MB/s). It is slow, so
+// files (verify at >= 80 % of sha256sum's MB/s). It is slow, so
 // it runs only when asked:
 //
 //	SEALOG_VERIFY_MB=1024 go test -run TestVerifySpeed -v ./seal

@@ -16,7 +16,7 @@ import (
 	"github.com/sealog/sealog/tlog"
 )
 
-// SealsName is the chain file in a log directory (SPEC §3.1).
+// SealsName is the chain file in a log directory (docs/format.md §3.1).
 const SealsName = "seals.log"
 
 // Errors of the chain.
@@ -53,11 +53,11 @@ const maxSealLine = 4096
 // ChainOptions are the injected parts of a Chain.
 type ChainOptions struct {
 	// AppendOnly sets FS_APPEND_FL on seals.log when it is created or
-	// opened (SPEC §3.1: append-only for life); nil = --no-chattr.
+	// opened (docs/format.md §3.1: append-only for life); nil = --no-chattr.
 	AppendOnly func(*os.File) error
 	// Now is the clock for TIME; nil = time.Now.
 	Now func() time.Time
-	// Head receives "seal head SEQ:MAC\n" after every seal (SPEC §4: stderr
+	// Head receives "seal head SEQ:MAC\n" after every seal (docs/format.md §4: stderr
 	// in production, so that the journal keeps a copy); nil = none.
 	Head io.Writer
 	// Sealed is called after every seal line is durable, with the size
@@ -110,7 +110,7 @@ type pendingSeal struct {
 }
 
 // OpenChain opens (creating, 0640) DIR/seals.log for appending and loads
-// the key state at keyPath (SPEC §4).
+// the key state at keyPath (docs/format.md §4).
 //
 // It reads seals.log once, streaming, to learn the head and the last seal
 // of every file, and checks what it can without K1: SEQ 1, 2, 3 … and each
@@ -235,7 +235,7 @@ func (c *Chain) openFile(appendOnly func(*os.File) error) error {
 		return fmt.Errorf("%s: %w", c.path, ErrLocked)
 	}
 	if created {
-		// SPEC §3.1: files 0640 whatever the umask; make the name durable.
+		// docs/format.md §3.1: files 0640 whatever the umask; make the name durable.
 		if err := f.Chmod(0o640); err != nil {
 			f.Close()
 			return fmt.Errorf("%s: %w", c.path, err)
@@ -340,7 +340,7 @@ func (c *Chain) load() error {
 	return nil
 }
 
-// Seal appends one seal line (SPEC §4 columns) for the first bytes of
+// Seal appends one seal line (docs/format.md §4 columns) for the first bytes of
 // file, fsyncs seals.log, THEN evolves K(n+1) = HMAC-SHA256(Kn, "sealog key
 // evolution"), wipes Kn and overwrites the state file in place. Callers must
 // have fsynced the file's data first. lines is the number of LF-terminated
@@ -411,7 +411,7 @@ func (c *Chain) Seal(kind Kind, file string, bytes, lines int64, sum [32]byte) (
 }
 
 // finishPending writes what is left of the pending seal line, fsyncs it,
-// and only then evolves the key (SPEC §4 order on disk). Called with c.mu held.
+// and only then evolves the key (docs/format.md §4 order on disk). Called with c.mu held.
 func (c *Chain) finishPending() (Record, error) {
 	p := c.pending
 	for len(p.tail) > 0 {
@@ -426,7 +426,7 @@ func (c *Chain) finishPending() (Record, error) {
 	}
 	c.pending = nil
 	r, file := p.rec, p.rec.File
-	// SPEC §4: the seal line is durable; now evolve and forget Kn.
+	// docs/format.md §4: the seal line is durable; now evolve and forget Kn.
 	st := &c.s.st
 	scrubStack()
 	c.s.evolveKey(&st.key)

@@ -337,7 +337,7 @@ func TestChainRefusesMismatch(t *testing.T) {
 }
 
 // TestForwardSecurity: with the key state held after N seals, no seal
-// before N can be recomputed (SPEC §4).
+// before N can be recomputed (docs/format.md §4).
 func TestForwardSecurity(t *testing.T) {
 	const n = 20
 	d := newLogDir(t)

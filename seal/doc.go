@@ -4,7 +4,7 @@
 //
 // It knows hashes, keys and the chain file. It does not know listeners,
 // sockets or what an event means: the only thing it checks inside event
-// and security files is the line format of SPEC §3 (writer.CheckLine),
+// and security files is the line format of docs/format.md §3 (writer.CheckLine),
 // because a sealed range must hold well-formed lines. It must not set
 // file attributes itself (the caller injects chattr as a function, so
 // this package never depends on rotate), must not print except to the

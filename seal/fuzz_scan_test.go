@@ -11,7 +11,7 @@ import (
 var fuzzScanBufs = newScanBuffers()
 
 // FuzzScan feeds verify's file reader (scan and its lineChecker, the part
-// of `sealog verify` that reads the log files, SPEC §4) arbitrary bytes.
+// of `sealog verify` that reads the log files, docs/format.md §4) arbitrary bytes.
 // It checks the reader against a direct computation: the ROOT, LF
 // count and "ends in LF" of the prefix at a target offset, the bytes
 // read, and — with the stream cut into two chunks anywhere — the same

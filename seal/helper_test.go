@@ -22,7 +22,7 @@ const (
 	sec2 = "security-20261122T111500.000Z.log"
 )
 
-// appendTestLine appends a valid SPEC §3 line with cols columns (LF
+// appendTestLine appends a valid docs/format.md §3 line with cols columns (LF
 // included), varied by i.
 func appendTestLine(dst []byte, cols, i int) []byte { return appendTestLineLen(dst, cols, i, 0) }
 

@@ -9,14 +9,14 @@ import (
 	"time"
 )
 
-// Kind is the KIND column of a seal line (SPEC §4).
+// Kind is the KIND column of a seal line (docs/format.md §4).
 type Kind string
 
-// The four kinds of seal (SPEC §4).
+// The four kinds of seal (docs/format.md §4).
 const (
 	KindCheckpoint Kind = "checkpoint" // a prefix of an active file
 	KindFinal      Kind = "final"      // a file closed normally
-	KindRecovered  Kind = "recovered"  // a file final-sealed as found after a crash (SPEC §5)
+	KindRecovered  Kind = "recovered"  // a file final-sealed as found after a crash (docs/format.md §5)
 	KindPruned     Kind = "pruned"     // a final-sealed file removed by retention (docs/format.md §8)
 )
 
@@ -35,7 +35,7 @@ func (k Kind) valid() bool {
 	return false
 }
 
-// Record is one seal line of seals.log (SPEC §4 columns 2–10).
+// Record is one seal line of seals.log (docs/format.md §4 columns 2–10).
 type Record struct {
 	Seq          uint64
 	Time         time.Time // UTC, microsecond precision
@@ -52,17 +52,17 @@ var (
 	// ErrSealLine is wrapped by every error about a malformed seal line.
 	ErrSealLine = errors.New("malformed seal line")
 	// ErrFileName is returned for a FILE that is not an events or security
-	// file name of SPEC §3.1.
+	// file name of docs/format.md §3.1.
 	ErrFileName = errors.New("not an events or security file name")
 )
 
-// timeLayout is TIME of SPEC §3.3: UTC, always 6 fraction digits.
+// timeLayout is TIME of docs/format.md §3.3: UTC, always 6 fraction digits.
 const timeLayout = "2006-01-02T15:04:05.000000Z"
 
 // timeLen is the length of a TIME column for years 0000–9999.
 const timeLen = len("2026-11-22T10:15:00.123456Z")
 
-// evolveLabel is the message of the key evolution HMAC (SPEC §4).
+// evolveLabel is the message of the key evolution HMAC (docs/format.md §4).
 var evolveLabel = []byte("sealog key evolution")
 
 // evolveKey replaces *key, K(n), by K(n+1) = HMAC-SHA256(Kn, "sealog key
@@ -104,7 +104,7 @@ func appendBody(dst []byte, r *Record) []byte {
 	return dst
 }
 
-// appendLine appends r as one seal line of SPEC §4, LF included:
+// appendLine appends r as one seal line of docs/format.md §4, LF included:
 // LEN TAB TIME TAB SEQ TAB KIND TAB FILE TAB BYTES TAB LINES TAB ROOT TAB PREV TAB MAC LF.
 // It writes r.MAC as given; the Chain computes it.
 func appendLine(dst []byte, r *Record) []byte {
@@ -230,15 +230,15 @@ func parseHex32(dst *[32]byte, b []byte) bool {
 	return err == nil
 }
 
-// Stream prefixes of SPEC §3.1 file names.
+// Stream prefixes of docs/format.md §3.1 file names.
 const (
 	eventsPrefix   = "events-"
 	securityPrefix = "security-"
 )
 
 // fileStream reports whether name is `events-YYYYMMDDTHHMMSS.mmmZ.log` or
-// `security-YYYYMMDDTHHMMSS.mmmZ.log` (SPEC §3.1) and returns the number
-// of columns its lines have (SPEC §3.3, §3.4).
+// `security-YYYYMMDDTHHMMSS.mmmZ.log` (docs/format.md §3.1) and returns the number
+// of columns its lines have (docs/format.md §3.3, §3.4).
 func fileStream(name []byte) (columns int, ok bool) {
 	var rest []byte
 	switch {
@@ -266,7 +266,7 @@ func fileStream(name []byte) (columns int, ok bool) {
 	return columns, true
 }
 
-// FormatHead formats a chain head as "SEQ:HEX" (SPEC §4, `--head`).
+// FormatHead formats a chain head as "SEQ:HEX" (docs/format.md §4, `--head`).
 func FormatHead(seq uint64, mac [32]byte) string {
 	b := make([]byte, 0, 20+1+64)
 	b = strconv.AppendUint(b, seq, 10)

@@ -20,7 +20,7 @@ var sampleRecord = Record{
 	MAC:   [32]byte{0xab, 0xcd},
 }
 
-// sampleLine is sampleRecord as SPEC §4 spells it.
+// sampleLine is sampleRecord as docs/format.md §4 spells it.
 const sampleLine = "278\t2026-11-22T10:15:00.123456Z\t7\tcheckpoint\t" + ev1 + "\t123456\t789\t" +
 	"0102030000000000000000000000000000000000000000000000000000000000\t" +
 	"fe00000000000000000000000000000000000000000000000000000000000000\t" +

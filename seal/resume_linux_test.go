@@ -15,7 +15,7 @@ import (
 // TestSealResumesPartialLine fills a real (tmpfs) filesystem so that the
 // kernel takes only part of a seal line, then frees space: the retried
 // seal must finish the same line — same SEQ, no second line, no torn
-// line — so the chain continues and a reopen accepts it (SPEC §5: fail
+// line — so the chain continues and a reopen accepts it (docs/format.md §5: fail
 // closed, lose nothing, nothing written half).
 func TestSealResumesPartialLine(t *testing.T) {
 	if os.Geteuid() != 0 {

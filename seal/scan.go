@@ -29,7 +29,7 @@ type target struct {
 	endsLF  bool     // off == 0 or byte off-1 is LF
 }
 
-// lineProblem is one line of a sealed range that breaks SPEC §3.
+// lineProblem is one line of a sealed range that breaks docs/format.md §3.
 type lineProblem struct {
 	line int64 // 1-based line number in the file
 	end  int64 // offset just past its LF

@@ -47,7 +47,7 @@ func TestVerifyEmptyChain(t *testing.T) {
 	mustContain(t, report, "chain head 0:"+strings.Repeat("0", 64))
 }
 
-// TestVerifyTamper: one case per kind of tampering of SPEC §4 and the
+// TestVerifyTamper: one case per kind of tampering of docs/format.md §4 and the
 // brief; each must fail and name the file, seal and problem.
 func TestVerifyTamper(t *testing.T) {
 	tests := []struct {
@@ -337,7 +337,7 @@ func TestVerifyHead(t *testing.T) {
 		res, report := d.verify(&Head{Seq: seq + 1, MAC: mac})
 		mustFail(t, res, report, "seals.log: seal 11:", "chain ends at seal 10")
 	})
-	// SPEC §4: the newest seals and files can be removed together without
+	// docs/format.md §4: the newest seals and files can be removed together without
 	// a trace inside the directory; only a head kept elsewhere shows it.
 	t.Run("newest seals and files removed", func(t *testing.T) {
 		d.rewriteSeals(func(l []string) []string { return l[:7] })

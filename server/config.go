@@ -28,7 +28,7 @@ import (
 // events past short limits to hide evidence [T 19].
 const MinMessageSize = 10240
 
-// Config is the whole serve configuration (SPEC §1.1). The zero value is
+// Config is the whole serve configuration (docs/operations.md). The zero value is
 // not usable; start from DefaultConfig.
 type Config struct {
 	Listen        []string // TLS listeners (RFC 5425)
@@ -93,7 +93,7 @@ type Config struct {
 	Version string // recorded in the start event
 }
 
-// DefaultConfig returns the defaults of SPEC §1.1.
+// DefaultConfig returns the defaults of docs/operations.md.
 func DefaultConfig() Config {
 	return Config{
 		Listen:           nil, // ":6514" is applied by Validate when nothing else is given

@@ -85,7 +85,7 @@ func formatPeer(a net.Addr) (string, netip.Addr) {
 }
 
 // event submits a security event about this connection, unless it is a
-// failure event that the per-source flood limiter suppresses (SPEC §5).
+// failure event that the per-source flood limiter suppresses (docs/format.md §5).
 func (c *conn) event(action, result string, d *writer.Detail, failure bool) {
 	if failure && !c.s.limiter.allow(c.ip, action, time.Now()) {
 		return
@@ -117,7 +117,7 @@ func (c *conn) tlsColumn() string {
 }
 
 // refuse closes a connection turned away by --allow-from or
-// --max-connections: a connect event with RESULT failure (SPEC §3.4).
+// --max-connections: a connect event with RESULT failure (docs/format.md §3.4).
 func (c *conn) refuse(reason string) {
 	c.nc.Close()
 	c.s.cfg.Metrics.Refused(reason)
@@ -218,7 +218,7 @@ func (c *conn) serve() {
 }
 
 // handshake runs the TLS handshake under --handshake-timeout and logs a
-// classified failure (SPEC §3.4).
+// classified failure (docs/format.md §3.4).
 func (c *conn) handshake() bool {
 	var denied *x509.Certificate
 	counted := &countingConn{Conn: c.nc}
@@ -293,7 +293,7 @@ func (c *conn) readFrames() string {
 		// Every frame Next returns was completed by the latest read (it
 		// reads only when no whole frame is buffered), so that read's
 		// time is its receive time: one clock read per read, not per
-		// event (issue 7: the clock was 4 % of the CPU).
+		// event (the clock was 4 % of the CPU).
 		meta.Time = dr.lastRead
 		c.appendFrame(b, p, f, &meta)
 		if len(b.events) >= batchLimit {
@@ -343,7 +343,7 @@ func (c *conn) appendFrame(b *batch, p *parse.Parser, f parse.Frame, meta *write
 }
 
 // oversized records a frame longer than --max-message-size: its ID, full
-// length and SHA-256, so the cut part can still be matched (SPEC §2).
+// length and SHA-256, so the cut part can still be matched (docs/format.md §2).
 func (c *conn) oversized(b *batch, f parse.Frame) {
 	if !c.s.limiter.allow(c.ip, "oversized", time.Now()) {
 		return

@@ -12,7 +12,7 @@ import (
 
 // debugGoroutinesEnv, when set to "1", makes SIGUSR1 print
 // "goroutines N" on stderr. It is a hidden test aid, not a feature: the
-// hostile-client suite (issue 5, SPEC §5 "no goroutine leak") uses it to
+// hostile-client suite (docs/format.md §5 "no goroutine leak") uses it to
 // check that the server's goroutine count returns to its baseline after
 // floods, without opening a debug endpoint on a security appliance.
 // Unset (the default), nothing is installed and SIGUSR1 keeps its

@@ -34,7 +34,7 @@ func (r *cycleReader) Read(p []byte) (int, error) {
 
 // BenchmarkEventPath measures the per-event path without TLS: framing,
 // parsing, encoding into a batch and writing the batch to a real file,
-// which hashes it for the seal (issue 2, issue 7). One op is one event.
+// which hashes it for the seal. One op is one event.
 func BenchmarkEventPath(b *testing.B) {
 	for _, size := range []int{200, 1024} {
 		b.Run(strconv.Itoa(size)+"B", func(b *testing.B) {

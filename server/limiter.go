@@ -9,7 +9,7 @@ import (
 )
 
 // perSourceLimit is how many failure events one source may cause in one
-// UTC minute before the rest are only counted (SPEC §5).
+// UTC minute before the rest are only counted (docs/format.md §5).
 const perSourceLimit = 10
 
 // maxSources bounds the limiter's memory under a flood from many

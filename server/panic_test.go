@@ -95,7 +95,7 @@ func octet(frames ...string) []byte {
 }
 
 // TestPanicInConnectionIsRecovered makes one connection's goroutine panic
-// (ASVS 16.5.4, SPEC §5, issue 5 point 4): the panic becomes an
+// (ASVS 16.5.4, docs/format.md §5): the panic becomes an
 // internal_error security event, its stack goes to stderr and not into
 // the file, that connection alone is closed, frames it sent before the
 // panic are kept, and connections open before and after it are served.

@@ -10,14 +10,14 @@ import (
 	"strconv"
 )
 
-// Profiling is a developer aid for the benchmark harness (tests/bench,
-// issue 7), not a feature: when these environment variables name a file,
+// Profiling is a developer aid for the benchmark harness (tests/bench),
+// not a feature: when these environment variables name a file,
 // Run writes a CPU profile covering the whole serve (from start to the
 // end of the graceful stop) and, at stop, a heap profile whose
 // alloc_objects/alloc_space samples count every allocation since start.
 // Read them with `go tool pprof -top BINARY FILE`. SEALOG_TRACE names a
 // file for a runtime execution trace of the whole serve, which shows what
-// every goroutine waited for (`go tool trace -pprof=sync FILE`, issue 7:
+// every goroutine waited for (`go tool trace -pprof=sync FILE`:
 // it is how the pipeline was found to be the serial stage). Unset (the default),
 // nothing is started. No listener is opened for this: a log host has no
 // business serving a debug endpoint.

@@ -12,7 +12,7 @@ import (
 
 // recover final-seals, as found, every file a previous run left without a
 // final seal (a crash, a kill -9, a power cut), and makes it immutable
-// (SPEC §5). A torn last line is sealed as it is, never repaired: the
+// (docs/format.md §5). A torn last line is sealed as it is, never repaired: the
 // file is append-only and rewriting it would destroy evidence.
 func (p *pipeline) recover(found []rotate.Found) error {
 	for _, f := range found {

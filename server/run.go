@@ -26,7 +26,7 @@ type Listeners struct {
 }
 
 // Describe lists the listeners for the start event; plain ones are named
-// as unencrypted (SPEC §1.1).
+// as unencrypted (docs/operations.md).
 func (ls *Listeners) Describe() []string {
 	var out []string
 	for _, l := range ls.TLS {
@@ -163,7 +163,7 @@ type Hooks struct {
 }
 
 // Run serves cfg on ls until ctx is cancelled (SIGTERM/SIGINT), reloading
-// TLS material on SIGHUP, then stops gracefully (SPEC §5).
+// TLS material on SIGHUP, then stops gracefully (docs/format.md §5).
 func Run(ctx context.Context, cfg Config, ls *Listeners, hooks Hooks, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if ls.Metrics != nil && cfg.Metrics == nil {

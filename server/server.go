@@ -63,7 +63,7 @@ type Server struct {
 }
 
 // New prepares everything that must hold before the first byte is read
-// (SPEC §3.1, §4, §5): the directory, the attribute check, the seal
+// (docs/format.md §3.1, §4, §5): the directory, the attribute check, the seal
 // chain, crash recovery of files left unsealed, fresh active files and
 // the start event. listeners describes what Run opened, for that event.
 func New(cfg Config, listeners []string, log *slog.Logger, stderr io.Writer) (*Server, error) {
@@ -471,7 +471,7 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 
 // Shutdown stops accepting, keeps reading open connections until they
 // close or --shutdown-grace ends, writes everything read, then lets the
-// pipeline write the stop event and final-seal both files (SPEC §5).
+// pipeline write the stop event and final-seal both files (docs/format.md §5).
 // ctx bounds the wait for the pipeline (a disk that stays full).
 func (s *Server) Shutdown(ctx context.Context) error {
 	var err error

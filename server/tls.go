@@ -27,7 +27,7 @@ type tlsMaterial struct {
 }
 
 // loadTLSMaterial reads the PEM files. Every error names the file at
-// fault, because the operator has to fix that file (SPEC §1).
+// fault, because the operator has to fix that file (docs/format.md §1).
 func loadTLSMaterial(certFile, keyFile, caFile string, crlFiles []string) (*tlsMaterial, error) {
 	for _, f := range []struct{ flag, path string }{{"--tls-cert", certFile}, {"--tls-key", keyFile}} {
 		if _, err := os.Stat(f.path); err != nil {
@@ -151,7 +151,7 @@ func tlsDescription(cs tls.ConnectionState) string {
 }
 
 // peerIdentity is the AUTH column: the verified certificate's CN, else its
-// first DNS SAN (SPEC §3.3).
+// first DNS SAN (docs/format.md §3.3).
 func peerIdentity(cert *x509.Certificate) string {
 	if cert == nil {
 		return ""
@@ -165,7 +165,7 @@ func peerIdentity(cert *x509.Certificate) string {
 	return ""
 }
 
-// addCertDetail records who the client claimed to be (SPEC §3.4). Subject
+// addCertDetail records who the client claimed to be (docs/format.md §3.4). Subject
 // and issuer come from the client, so they are percent-encoded.
 func addCertDetail(d *writer.Detail, cert *x509.Certificate) {
 	if cert == nil {
@@ -180,7 +180,7 @@ func addCertDetail(d *writer.Detail, cert *x509.Certificate) {
 }
 
 // handshakeReason classifies a failed handshake into the reasons of
-// SPEC §3.4, so an operator can count them without parsing Go's text.
+// docs/format.md §3.4, so an operator can count them without parsing Go's text.
 func handshakeReason(err error) string {
 	var (
 		unknownCA x509.UnknownAuthorityError
@@ -199,7 +199,7 @@ func handshakeReason(err error) string {
 		return "timeout"
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
 		strings.Contains(msg, "connection reset"):
-		// Closed before any TLS byte (SPEC §3.4) or in the middle: the
+		// Closed before any TLS byte (docs/format.md §3.4) or in the middle: the
 		// same reason; DETAIL's bytes tells which.
 		return "eof"
 	case errors.As(err, &header):

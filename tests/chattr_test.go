@@ -1,6 +1,6 @@
 package tests
 
-// Black-box tests of the file attributes of SPEC §3.1 (issue 3): they need
+// Black-box tests of the file attributes of docs/format.md §3.1: they need
 // root on a filesystem with chattr support (ext4 in CI) and skip otherwise.
 
 import (
@@ -58,7 +58,7 @@ func bbMustFail(t *testing.T, what string, err error) {
 
 // TestChattrActiveFile: while the server runs the active files are
 // append-only: appending works, truncating, overwriting, renaming and
-// deleting fail (SPEC §3.1). After stop the sealed files are immutable
+// deleting fail (docs/format.md §3.1). After stop the sealed files are immutable
 // and seals.log stays append-only.
 func TestChattrActiveFile(t *testing.T) {
 	if os.Geteuid() != 0 {
@@ -120,7 +120,7 @@ func TestChattrActiveFile(t *testing.T) {
 }
 
 // TestChattrRecordedInStart: the start event says whether attributes are
-// in use; --no-chattr is recorded as "chattr": false (SPEC §1.1).
+// in use; --no-chattr is recorded as "chattr": false (docs/operations.md).
 func TestChattrRecordedInStart(t *testing.T) {
 	for _, noChattr := range []bool{true, false} {
 		t.Run(fmt.Sprintf("no-chattr=%v", noChattr), func(t *testing.T) {

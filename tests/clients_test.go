@@ -67,7 +67,7 @@ func bbLoadCert(t *testing.T, file string) *x509.Certificate {
 
 // TestCoreClients: one TLS client behaviour per case against a fresh
 // server; each is found in the security file by its PEER address and
-// checked column by column (SPEC §3.4).
+// checked column by column (docs/format.md §3.4).
 func TestCoreClients(t *testing.T) {
 	type result struct {
 		action, reason string
@@ -223,7 +223,7 @@ func TestCoreClients(t *testing.T) {
 }
 
 // bbCheckConnect checks a connect success line against the client
-// certificate the harness issued (SPEC §3.4 DETAIL keys).
+// certificate the harness issued (docs/format.md §3.4 DETAIL keys).
 func bbCheckConnect(t *testing.T, s *Sealog, l []string, d map[string]any) {
 	t.Helper()
 	cert := bbLoadCert(t, s.PKI.ClientCert)
@@ -253,7 +253,7 @@ func bbCheckConnect(t *testing.T, s *Sealog, l []string, d map[string]any) {
 }
 
 // TestCoreSessionTicketTrap: a sender that writes, never reads and closes
-// at once must lose nothing (issue 2, "Known traps"). Half the rounds
+// at once must lose nothing ("Known traps"). Half the rounds
 // close with close_notify (tls.Conn.Close), half drop the socket.
 func TestCoreSessionTicketTrap(t *testing.T) {
 	s := startSealog(t)

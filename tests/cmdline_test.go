@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// TestCoreCommandLine: exit statuses and messages of SPEC §1.
+// TestCoreCommandLine: exit statuses and messages of docs/format.md §1.
 func TestCoreCommandLine(t *testing.T) {
 	p := newPKI(t)
 	keyDir := t.TempDir()

@@ -1,6 +1,6 @@
 package tests
 
-// Black-box crash tests of SPEC §4 and §5 (issue 3): kill -9 the server at
+// Black-box crash tests of docs/format.md §4 and §5: kill -9 the server at
 // random moments while a client streams, restart, and check that nothing
 // seen on disk is lost and the chain still verifies.
 

@@ -19,7 +19,7 @@ import (
 )
 
 // dfMount makes a small ext4 filesystem on a loop device and mounts it,
-// so that "disk full" is a real ENOSPC from the kernel (SPEC §5). It
+// so that "disk full" is a real ENOSPC from the kernel (docs/format.md §5). It
 // skips unless we are root with mkfs.ext4 and loop devices.
 func dfMount(t *testing.T, size int64) string {
 	t.Helper()
@@ -92,9 +92,9 @@ type dfSender struct {
 	// sending is held across the check of paused and the send that
 	// follows, so that pause can wait for a send under way.
 	sending sync.Mutex
-	stop   chan struct{}
-	done   chan struct{}
-	err    error
+	stop    chan struct{}
+	done    chan struct{}
+	err     error
 }
 
 func (d *dfSender) run() {
@@ -186,8 +186,8 @@ func dfRecoveries(stderr string) int {
 
 var dfMsgRE = regexp.MustCompile(`^df-(\d+)-(\d+) `)
 
-// TestDiskFull fills the log filesystem while clients send (SPEC §5 fail
-// closed, lose nothing; issue 5 point 1): sealog must stop reading so the
+// TestDiskFull fills the log filesystem while clients send (docs/format.md §5 fail
+// closed, lose nothing): sealog must stop reading so the
 // senders block, keep what it read, report the write error on stderr at
 // once, and when space comes back write everything exactly once, log
 // write_error and write_recovered, and leave a chain that verifies.
@@ -412,7 +412,7 @@ func dfCatchSealOnFullDisk(t *testing.T, s *Sealog, mnt, filler string, senders 
 	// larger), to get the half-written seal line the chain must finish.
 	bsize := max(st.Bsize, int64(os.Getpagesize()))
 	seals := filepath.Join(s.Dir, "seals.log")
-	const minSealLine = 200 // every seal line is longer (SPEC §4: two hex MACs alone are 128)
+	const minSealLine = 200 // every seal line is longer (docs/format.md §4: two hex MACs alone are 128)
 	resume := func() {
 		for _, d := range senders {
 			d.paused.Store(false)

@@ -1,6 +1,6 @@
 package tests
 
-// Suite TestExport*: `sealog export [--json] FILE...` (SPEC §1.3, issue 6)
+// Suite TestExport*: `sealog export [--json] FILE...` (docs/format.md §1)
 // on files a real server wrote from hostile frames [T 13, thesis §5.5;
 // BSI: analysis happens read-only and nothing in an entry executes].
 // Golden files hold the output with the server-set TIME, ID, PEER and
@@ -203,7 +203,7 @@ func exportJSONKeys(t *testing.T, line string) []string {
 	return keys
 }
 
-// exportWantKeys checks keys against the SPEC §1.3 order, where each client key
+// exportWantKeys checks keys against the docs/format.md §1 order, where each client key
 // may be followed by "<key>_encoding".
 func exportWantKeys(t *testing.T, got, spec []string, client map[string]bool) {
 	t.Helper()

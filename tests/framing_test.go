@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// TestCoreFraming covers SPEC §2 framing: both framings, coalesced and
+// TestCoreFraming covers docs/format.md §2 framing: both framings, coalesced and
 // split frames, partial frames, oversized frames, malformed counts, and
 // the three parse outcomes.
 func TestCoreFraming(t *testing.T) {

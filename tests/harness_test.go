@@ -1,6 +1,6 @@
 // Package tests holds black-box tests of the built sealog binary: they
 // build it once, make a throwaway PKI, start `sealog serve` on loopback
-// and check what it writes against SPEC.md. This file is the shared
+// and check what it writes against docs/format.md. This file is the shared
 // harness; every other file here is a suite.
 package tests
 

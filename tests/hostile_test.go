@@ -197,7 +197,7 @@ func (g *hsGood) finish(t *testing.T) {
 	}
 }
 
-// hsCheckFiles checks every line of both streams against SPEC §3.
+// hsCheckFiles checks every line of both streams against docs/format.md §3.
 func hsCheckFiles(t *testing.T, s *Sealog) {
 	t.Helper()
 	for _, st := range []struct {
@@ -208,7 +208,7 @@ func hsCheckFiles(t *testing.T, s *Sealog) {
 		for _, l := range s.lines(st.prefix) {
 			if err := writer.CheckLine([]byte(l), st.cols); err != nil {
 				if bad++; bad <= 3 {
-					t.Errorf("%s line breaks SPEC §3: %v: %.200q", st.prefix, err, l)
+					t.Errorf("%s line breaks docs/format.md §3: %v: %.200q", st.prefix, err, l)
 				}
 			}
 		}

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// TestHostileTimeouts checks --frame-timeout and --idle-timeout (SPEC §5:
+// TestHostileTimeouts checks --frame-timeout and --idle-timeout (docs/format.md §5:
 // idle and slow clients cannot pin memory forever). A frame once begun
 // must be complete within --frame-timeout: a half frame that stalls and
 // a frame dribbled one byte per 500 ms are both cut, and written as

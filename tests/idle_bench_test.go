@@ -19,7 +19,7 @@ import (
 
 // BenchmarkIdleTLSConnections opens 1,000 mutual-TLS connections that each
 // send one message and then stay idle, and reports the server's VmRSS and
-// VmHWM (issue 7: at most 64 MiB with 1,000 idle TLS connections). It is a
+// VmHWM (at most 64 MiB with 1,000 idle TLS connections). It is a
 // benchmark, not a test, because it measures rather than checks:
 //
 //	go test -run '^$' -bench IdleTLS -benchtime 1x ./tests

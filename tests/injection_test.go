@@ -54,8 +54,8 @@ func bbInjections() []bbInjection {
 
 // TestCoreInjection sends each hostile payload in its own frame and checks
 // that each arrives as exactly one line of printable ASCII with 15
-// columns and a correct LEN, encoded as SPEC §3.2 says, and that columns
-// 8–15 give back the frame byte for byte (SPEC §3.3).
+// columns and a correct LEN, encoded as docs/format.md §3.2 says, and that columns
+// 8–15 give back the frame byte for byte (docs/format.md §3.3).
 func TestCoreInjection(t *testing.T) {
 	s := startSealog(t)
 	inj := bbInjections()

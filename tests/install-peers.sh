@@ -1,6 +1,6 @@
 #!/bin/sh
 # install-peers.sh installs the real syslog senders that the interop
-# suites in tests/ drive (issue 4): rsyslog with its gtls and ossl
+# suites in tests/ drive: rsyslog with its gtls and ossl
 # stream drivers from apt, and syslog-ng unpacked into a private prefix.
 #
 # Idempotent; run as root on Debian 12 (bookworm) or a close relative.

@@ -1,6 +1,6 @@
 package tests
 
-// Helpers shared by the interop suites (issue 4): real senders —
+// Helpers shared by the interop suites: real senders —
 // rsyslog, syslog-ng, openssl s_client, logger — are started with
 // configurations generated in a temporary directory, fed messages the
 // test chooses, and what sealog wrote is compared with what the sender
@@ -20,10 +20,10 @@ import (
 )
 
 // interopMaxMessage is sealog's --max-message-size in these suites: large
-// enough for the 60 KB message of issue 4 plus any sender's header.
+// enough for the 60 KB message of the interop suite plus any sender's header.
 const interopMaxMessage = "131072"
 
-// ioBigPayload is the 60 KB message of issue 4: printable, with a counter
+// ioBigPayload is the 60 KB message of printable, with a counter
 // every 64 bytes so that a lost or repeated block shows in a diff.
 func ioBigPayload(tag string) string {
 	var b strings.Builder
@@ -39,7 +39,7 @@ func ioBigPayload(tag string) string {
 // startInteropSealog starts sealog for a sender suite. mutual=false runs
 // it without client authentication: the harness always passes
 // --tls-client-ca, and pflag lets a later "--tls-client-ca=" set it back
-// to empty, which is "not set" (SPEC §1.1).
+// to empty, which is "not set" (docs/operations.md).
 func startInteropSealog(t *testing.T, mutual bool, extra ...string) *Sealog {
 	t.Helper()
 	args := []string{"--max-message-size", interopMaxMessage, "--fsync-interval", "0"}
@@ -49,7 +49,7 @@ func startInteropSealog(t *testing.T, mutual bool, extra ...string) *Sealog {
 	return startSealog(t, append(args, extra...)...)
 }
 
-// ioCol is an expected client value: ioAbsent is written "-" (SPEC §3.2),
+// ioCol is an expected client value: ioAbsent is written "-" (docs/format.md §3.2),
 // ioField(v) is a present value, written encoded.
 type ioCol struct {
 	set bool

@@ -145,7 +145,7 @@ func (in rsyslogInput) want(c rsyslogCase) ioWant {
 		// "<%PRI%>1 %TIMESTAMP:::date-rfc3339% %HOSTNAME% %APP-NAME%
 		// %PROCID% %MSGID% %STRUCTURED-DATA% %msg%\n": the template's
 		// own LF is inside an octet-counted frame (the sender put it
-		// there; sealog keeps MSG verbatim, SPEC §3.3) and is the
+		// there; sealog keeps MSG verbatim, docs/format.md §3.3) and is the
 		// terminator of an LF frame.
 		msg := in.msg
 		if c.octet {
@@ -179,7 +179,7 @@ func (in rsyslogInput) want(c rsyslogCase) ioWant {
 // TestInteropRsyslog runs the real rsyslogd as a sender: omfwd over TLS
 // with the gtls and ossl drivers, octet-counted and LF framing, the
 // RFC 5424 and the default RFC 3164-style template, with and without a
-// client certificate (issue 4 item 1). Every message must arrive as
+// client certificate. Every message must arrive as
 // exactly one line, in order, with the right columns, and a 60 KB
 // message whole.
 func TestInteropRsyslog(t *testing.T) {

@@ -23,7 +23,7 @@ func needProgram(t *testing.T, name, pkg string, versionArgs ...string) string {
 }
 
 // TestInteropOpenSSL sends with `openssl s_client -quiet` and a client
-// certificate (issue 4 item 3): the simplest TLS sender there is, which
+// certificate: the simplest TLS sender there is, which
 // writes stdin as it is. LF-framed lines and octet-counted frames (one
 // holding an LF, which octet counting keeps inside the frame) must each
 // arrive as one line.
@@ -86,7 +86,7 @@ func octetFrames(frames ...string) string {
 }
 
 // TestInteropLogger sends with util-linux `logger` through the plain
-// listeners (--listen-tcp, --listen-udp; issue 4 item 3): RFC 5424 with
+// listeners (--listen-tcp, --listen-udp): RFC 5424 with
 // octet counting over TCP, RFC 3164 with LF framing over TCP, and RFC
 // 5424 over UDP.
 func TestInteropLogger(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// syslogNG finds syslog-ng unpacked into a private prefix (issue 4: its
+// syslogNG finds syslog-ng unpacked into a private prefix (its
 // package conflicts with rsyslog in apt, so tests/install-peers.sh runs
 // `apt-get download syslog-ng-core` and `dpkg-deb -x` into
 // $SYSLOGNG_PREFIX [/opt/syslog-ng-private]), or installed normally.
@@ -62,7 +62,7 @@ func (in syslogNGInput) feed() string {
 }
 
 // TestInteropSyslogNG runs the real syslog-ng as a sender with a client
-// certificate (issue 4 item 2): its syslog() destination over
+// certificate: its syslog() destination over
 // transport(tls) (RFC 5424, octet counting) and its network()
 // destination over TLS (RFC 3164 style, LF framing).
 func TestInteropSyslogNG(t *testing.T) {
@@ -102,7 +102,7 @@ func testSyslogNG(t *testing.T, bin string, env []string, dest string) {
 		pri := fmt.Sprint(in.pri)
 		if dest == "syslog" {
 			// RFC 5424; syslog-ng ends every octet-counted frame with
-			// an LF of its own, which sealog keeps in MSG (SPEC §3.3:
+			// an LF of its own, which sealog keeps in MSG (docs/format.md §3.3:
 			// verbatim), as it does for rsyslog's template.
 			want = append(want, ioWant{flags: "rfc5424", pri: pri, ts: ioField(in.tsOut), host: nilable(in.host),
 				app: nilable(in.app), procid: nilable(in.procid), msgid: nilable(in.msgid), sd: nilable(in.sd),

@@ -15,8 +15,8 @@ import (
 )
 
 // TestCoreIDsNamesModes: event IDs unique and well-formed across a restart
-// on the same directory and across both streams (SPEC §3.3 col 3), TIME
-// format, file names, file and directory modes (SPEC §3.1).
+// on the same directory and across both streams (docs/format.md §3.3 col 3), TIME
+// format, file names, file and directory modes (docs/format.md §3.1).
 func TestCoreIDsNamesModes(t *testing.T) {
 	// The harness creates the directory itself; to see sealog create it,
 	// point --dir at a fresh path (the last --dir wins).
@@ -94,7 +94,7 @@ func TestCoreIDsNamesModes(t *testing.T) {
 	}
 }
 
-// TestCoreGracefulStop: SIGTERM with a connection still open (SPEC §5):
+// TestCoreGracefulStop: SIGTERM with a connection still open (docs/format.md §5):
 // stop accepting, keep reading until the client closes, write all, stop
 // event, final seals, exit 0 — before the grace period ends.
 func TestCoreGracefulStop(t *testing.T) {

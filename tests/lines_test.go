@@ -28,7 +28,7 @@ var (
 	bbHexRE  = regexp.MustCompile(`^[0-9a-f]+$`)
 )
 
-// bbCheckLine checks what SPEC §3.3/§3.4 require of every line (given
+// bbCheckLine checks what docs/format.md §3.3/§3.4 require of every line (given
 // without its LF): only printable ASCII and TAB, the column count, LEN
 // equal to the bytes after the first TAB, TIME with 6 fraction digits,
 // and an ID of the allowed alphabet. It returns the problems found.
@@ -122,7 +122,7 @@ func pctColumn(s string) string {
 }
 
 // bbFrame rebuilds the frame a client sent from columns 8–15 of an
-// events line (SPEC §3.3): the full RFC 5424 frame for rfc5424 lines,
+// events line (docs/format.md §3.3): the full RFC 5424 frame for rfc5424 lines,
 // "<PRI>" + MSG for rfc3164 and raw lines.
 func bbFrame(cols []string) ([]byte, error) {
 	if len(cols) != 15 {

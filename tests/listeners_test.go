@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// TestCorePlainListeners: --listen-tcp and --listen-udp (SPEC §1.1, §3.3):
+// TestCorePlainListeners: --listen-tcp and --listen-udp (docs/operations.md, §3.3):
 // TLS column tcp/udp, AUTH "-", and a start event naming them unencrypted.
 func TestCorePlainListeners(t *testing.T) {
 	tcpAddr, udpAddr := freePort(t), freeUDPPort(t)
@@ -78,7 +78,7 @@ func wantConnectRefused(t *testing.T, s *Sealog, reason, who string) {
 }
 
 // TestCoreRefusals: --allow-from and --max-connections refuse with a
-// connect failure event (SPEC §3.4).
+// connect failure event (docs/format.md §3.4).
 func TestCoreRefusals(t *testing.T) {
 	t.Run("allow-from", func(t *testing.T) {
 		s := startSealog(t, "--allow-from", "10.0.0.0/8")

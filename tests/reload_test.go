@@ -1,7 +1,7 @@
 package tests
 
 // Suite TestReload*: SIGHUP reloads the TLS certificate, key and client CA
-// (SPEC §1.1 Signals, issue 6). A good reload changes what new handshakes
+// (docs/operations.md Signals). A good reload changes what new handshakes
 // see and leaves established connections alone; a bad one keeps the old
 // material. Both write a `reload` security event and a line on stderr.
 

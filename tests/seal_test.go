@@ -1,6 +1,6 @@
 package tests
 
-// Black-box tests of SPEC §3.1 rotation and §4 sealing and verify (issue 3).
+// Black-box tests of docs/format.md §3.1 rotation and §4 sealing and verify.
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 )
 
 // bbSeals returns the lines of DIR/seals.log split into their 10
-// columns, checking each against SPEC §4 (LEN, TIME, column count).
+// columns, checking each against docs/format.md §4 (LEN, TIME, column count).
 func bbSeals(t *testing.T, dir string) [][]string {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(dir, "seals.log"))
@@ -134,7 +134,7 @@ func bbStream(t *testing.T, s *Sealog, tag string, n, size int) []string {
 	return fr
 }
 
-// TestSealRotateSize: --rotate-size 4096 (SPEC §3.1): several files, none
+// TestSealRotateSize: --rotate-size 4096 (docs/format.md §3.1): several files, none
 // past the size unless it holds one big line, no line split, a rotate
 // event per rotation, each closed file final-sealed and immutable.
 func TestSealRotateSize(t *testing.T) {
@@ -206,7 +206,7 @@ func TestSealRotateSize(t *testing.T) {
 }
 
 // TestSealRotateInterval: --rotate-interval 2s rotates on UTC multiples of
-// 2 s since the epoch (SPEC §1.1), and a line stays in the file of the
+// 2 s since the epoch (docs/operations.md), and a line stays in the file of the
 // interval it was received in.
 func TestSealRotateInterval(t *testing.T) {
 	s := startSealog(t, "--rotate-interval", "2s")
@@ -264,7 +264,7 @@ func bbCountSeals(dir string) int {
 
 // TestSealChain: checkpoints for growing files and none for idle ones,
 // the head on stderr, SEQ continuous across a restart, verify and
-// verify --head, and removal of the newest files and seals (SPEC §4).
+// verify --head, and removal of the newest files and seals (docs/format.md §4).
 func TestSealChain(t *testing.T) {
 	s := startSealog(t, "--seal-interval", "1s")
 	c := s.Dial(t)
@@ -321,7 +321,7 @@ func TestSealChain(t *testing.T) {
 	for _, l := range s.Security() {
 		if len(l) == 9 && l[6] == "seal" {
 			if k := bbDetail(t, l)["kind"]; k == "checkpoint" {
-				t.Errorf("seal event for a checkpoint (SPEC §3.4: seals.log only): %q", l)
+				t.Errorf("seal event for a checkpoint (docs/format.md §3.4: seals.log only): %q", l)
 			}
 		}
 	}
@@ -411,7 +411,7 @@ func bbVerifyDir(t *testing.T, s *Sealog, dir string, extra ...string) (string, 
 	return o + e, code
 }
 
-// TestSealTamper: every kind of tampering SPEC §4 lists makes the binary's
+// TestSealTamper: every kind of tampering docs/format.md §4 lists makes the binary's
 // verify exit 1 and name the problem.
 func TestSealTamper(t *testing.T) {
 	s := startSealog(t, "--rotate-size", "4096")

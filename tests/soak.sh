@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Soak test (issue 5): runs sealog for DURATION (default 10m) with good
+# Soak test: runs sealog for DURATION (default 10m) with good
 # load, hostile clients, small --rotate-size and --seal-interval, and one
 # kill -9 + restart in the middle, then checks:
 #   - messages sent = messages in files, per phase: the load is sent in two

@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// TestSuppressFloodOfFailures checks SPEC §5 "floods of failures are
-// summarised" (issue 5 point 3): 1,000 plain-text connections to the TLS
+// TestSuppressFloodOfFailures checks docs/format.md §5 "floods of failures are
+// summarised": 1,000 plain-text connections to the TLS
 // port from one source and 30 frames that are neither RFC 5424 nor 3164
 // give at most 10 individual failure events per source and UTC minute;
 // `suppressed` summaries (written at stop here) account for every other

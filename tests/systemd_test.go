@@ -1,7 +1,7 @@
 package tests
 
-// Suite TestSystemd*: sealog as systemd runs it (SPEC §6, §1.1 signals,
-// issue 6): sd_notify over $NOTIFY_SOCKET, socket activation with
+// Suite TestSystemd*: sealog as systemd runs it (docs/operations.md, signals),
+// sd_notify over $NOTIFY_SOCKET, socket activation with
 // LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES, and the unit files checked by
 // systemd-analyze. No running systemd is needed: the tests play its part.
 
@@ -362,7 +362,7 @@ func sdExposure(t *testing.T, analyze, unit string) float64 {
 	return v
 }
 
-// TestSystemdAnalyzeSecurity holds the sandbox to its target (issue 6):
+// TestSystemdAnalyzeSecurity holds the sandbox to its target:
 // an exposure of 2.0 or less, and below Debian's rsyslog.service.
 func TestSystemdAnalyzeSecurity(t *testing.T) {
 	analyze := sdNeedAnalyze(t)
@@ -403,7 +403,7 @@ func sdUnitSettings(t *testing.T, name string) map[string][]string {
 	return m
 }
 
-// TestSystemdUnitContents pins what issue 6 asks of the units, and that
+// TestSystemdUnitContents pins what the service needs of the units, and that
 // every flag in ExecStart is one `sealog serve` knows, so the unit cannot
 // drift from the binary unnoticed.
 func TestSystemdUnitContents(t *testing.T) {
@@ -417,7 +417,7 @@ func TestSystemdUnitContents(t *testing.T) {
 		"CapabilityBoundingSet": "CAP_LINUX_IMMUTABLE CAP_NET_BIND_SERVICE",
 		"AmbientCapabilities":   "CAP_LINUX_IMMUTABLE CAP_NET_BIND_SERVICE",
 		"ExecReload":            "/usr/bin/sealog reload --pid $MAINPID", "Restart": "on-failure",
-		"ReadWritePaths": "/var/log/sealog /var/lib/sealog",
+		"ReadWritePaths":   "/var/log/sealog /var/lib/sealog",
 		"RuntimeDirectory": "sealog", "EnvironmentFile": "-/etc/default/sealog",
 		"Wants": "network-online.target",
 		"After": "network-online.target time-sync.target",

@@ -15,7 +15,7 @@ import (
 // server dies (kill -9) before it can finish it. After space comes back,
 // sealog must start again (not refuse), end the fragment, write a recover
 // event naming seals.log, and leave a chain that verify accepts with a
-// note on the interrupted line (SPEC §4, §5).
+// note on the interrupted line (docs/format.md §4, §5).
 func TestDiskFullCrashMidSeal(t *testing.T) {
 	mnt := dfMount(t, 16<<20)
 	s := &Sealog{t: t, PKI: newPKI(t), Dir: filepath.Join(mnt, "logs"), KeyDir: t.TempDir()}

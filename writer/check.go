@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Column counts of the two line kinds (SPEC §3.3, §3.4) and of seal lines (§4).
+// Column counts of the two line kinds (docs/format.md §3.3, §3.4) and of seal lines (§4).
 const (
 	EventColumns    = 15
 	SecurityColumns = 9
@@ -19,7 +19,7 @@ var ErrLineFormat = errors.New("line breaks the format")
 // sealog line: a decimal LEN that equals the length of everything after
 // the first TAB, only printable ASCII and TAB, and exactly wantColumns
 // TAB-separated columns (LEN included). verify uses it on sealed ranges
-// (SPEC §4), so it scans clean 8-byte words in one step (issue 7: verify
+// (docs/format.md §4), so it scans clean 8-byte words in one step (verify
 // at 80 % of sha256sum's speed).
 func CheckLine(line []byte, wantColumns int) error {
 	tab := -1

@@ -109,7 +109,7 @@ func FuzzCheckLine(f *testing.F) {
 }
 
 // BenchmarkCheckLine runs over 1 KiB events lines; compare its MB/s with
-// BenchmarkSHA256 (issue 7: verify at 80 % of sha256sum's throughput).
+// BenchmarkSHA256 (verify at 80 % of sha256sum's throughput).
 func BenchmarkCheckLine(b *testing.B) {
 	meta, msg := benchEvent(1024)
 	line := AppendEvent(nil, meta, msg)

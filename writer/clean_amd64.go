@@ -13,7 +13,7 @@ func cleanBlocksAVX2(b []byte) int
 
 // cleanBlocks returns the length of the longest prefix of b made of whole
 // 32-byte blocks that need no escaping. On amd64 with AVX2 it compares 64
-// bytes a step (issue 7: the 1 KiB × 8 profile had the SWAR scan at 8 %
+// bytes a step (the 1 KiB × 8 profile had the SWAR scan at 8 %
 // of sealog's CPU); elsewhere it is cleanBlocksSWAR.
 func cleanBlocks(b []byte) int {
 	if haveAVX2 {

@@ -3,7 +3,7 @@
 // func cleanBlocksAVX2(b []byte) int
 //
 // The length of the longest prefix of b made of whole 32-byte blocks in
-// which every byte is 0x20–0x7E and not '%' (SPEC §3.2: bytes written as
+// which every byte is 0x20–0x7E and not '%' (docs/format.md §3.2: bytes written as
 // they are). Same contract as cleanBlocksSWAR; 64 bytes per step.
 //
 // Three compares per block, on signed bytes: 0x20 > c catches 0x00–0x1F

@@ -13,7 +13,7 @@ var ErrEncoding = errors.New("bad percent-encoding")
 
 const upperHex = "0123456789ABCDEF"
 
-// needsEscape[c] is true for the bytes SPEC §3.2 percent-encodes:
+// needsEscape[c] is true for the bytes docs/format.md §3.2 percent-encodes:
 // 0x00–0x1F, '%' and 0x7F–0xFF.
 var needsEscape = func() (t [256]bool) {
 	for c := 0; c < 256; c++ {
@@ -45,7 +45,7 @@ func unsafeBits(x uint64) uint64 {
 
 // AppendEncoded appends src to dst with the bytes 0x00–0x1F, '%' and
 // 0x7F–0xFF written as %XX in uppercase hex and every other byte as it is
-// (SPEC §3.2). The output is printable ASCII only (0x20–0x7E) and Decode
+// (docs/format.md §3.2). The output is printable ASCII only (0x20–0x7E) and Decode
 // restores src exactly.
 func AppendEncoded(dst, src []byte) []byte {
 	return appendEncoded(dst, src)
@@ -55,7 +55,7 @@ func AppendEncoded(dst, src []byte) []byte {
 // that server strings (AUTH) are encoded without a conversion.
 func appendEncoded[T string | []byte](dst []byte, src T) []byte {
 	start := 0 // first byte of src not yet appended
-	// Clean text first, in whole 32-byte blocks (issue 7: a 1 KiB
+	// Clean text first, in whole 32-byte blocks (a 1 KiB
 	// message is mostly this scan); the first block that holds a byte to
 	// escape falls through to the word and byte loops below.
 	i := skipClean32(src)
@@ -115,7 +115,7 @@ func load64[T string | []byte](b T) uint64 {
 		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }
 
-// AppendField appends one client column (SPEC §3.2 placeholders): an
+// AppendField appends one client column (docs/format.md §3.2 placeholders): an
 // absent value (f.Nil) is "-", a value that is exactly "-" is "%2D" so it
 // cannot be mistaken for absence, an empty value is nothing (an empty
 // column), anything else is AppendEncoded.

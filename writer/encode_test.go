@@ -158,7 +158,7 @@ func TestDecodeErrors(t *testing.T) {
 	}
 }
 
-// referenceEncode is SPEC §3.2 one byte at a time, the definition the
+// referenceEncode is docs/format.md §3.2 one byte at a time, the definition the
 // word-at-a-time encoder must match exactly.
 func referenceEncode(src []byte) []byte {
 	var out []byte

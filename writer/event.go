@@ -8,7 +8,7 @@ import (
 )
 
 // EventMeta is what the server knows about an event: columns 2–7 of
-// SPEC §3.3. Strings are borrowed for the call only.
+// docs/format.md §3.3. Strings are borrowed for the call only.
 type EventMeta struct {
 	Time time.Time // receive time; written in UTC (column 2)
 	ID   []byte    // from IDGen.AppendID (column 3)
@@ -23,10 +23,10 @@ type EventMeta struct {
 	// written as is ("" → "-").
 	TLS string
 	// TruncSize, when > 0, is the frame's full size: FLAGS gets
-	// ",trunc=N" (SPEC §2).
+	// ",trunc=N" (docs/format.md §2).
 	TruncSize int64
 	// Partial marks a frame cut short by the end of the connection:
-	// FLAGS gets ",partial" (SPEC §2).
+	// FLAGS gets ",partial" (docs/format.md §2).
 	Partial bool
 	// RELP marks an event that came in a RELP syslog command: FLAGS gets
 	// ",relp" (docs/format.md §9.1).
@@ -37,7 +37,7 @@ type EventMeta struct {
 	Via string
 
 	// The formatted TIME and the encoded PEER, AUTH and TLS columns,
-	// kept for the next event (issue 7): one connection reuses its meta
+	// kept for the next event: one connection reuses its meta
 	// for every event, every frame of one read shares its receive time,
 	// so both are formatted once, not once per event. They are remade
 	// whenever the values they were made from change.
@@ -71,7 +71,7 @@ func appendMetaColumns(dst []byte, meta *EventMeta) []byte {
 	return append(dst, meta.connText...)
 }
 
-// AppendEvent appends the whole events line of SPEC §3.3 for msg,
+// AppendEvent appends the whole events line of docs/format.md §3.3 for msg,
 // "LEN\tTIME\tID\tPEER\tAUTH\tTLS\tFLAGS\tPRI\tTIMESTAMP\tHOSTNAME\t
 // APP-NAME\tPROCID\tMSGID\tSD\tMSG\n", where LEN counts the bytes from
 // TIME to the last byte before the LF. FLAGS is msg.Format's token, then
@@ -153,7 +153,7 @@ func endLine(dst []byte, start, guess int) []byte {
 }
 
 // appendConnColumns writes the columns events and security lines share
-// (SPEC §3.3 and §3.4, columns 2–6): TIME, ID, PEER, AUTH and TLS, each
+// (docs/format.md §3.3 and §3.4, columns 2–6): TIME, ID, PEER, AUTH and TLS, each
 // followed by a TAB.
 func appendConnColumns(dst []byte, t time.Time, id []byte, peer, auth, tls string) []byte {
 	dst = AppendTime(dst, t)

@@ -99,7 +99,7 @@ func TestAppendEventGolden(t *testing.T) {
 	golden(t, "events.golden", bytes.Join(lines, nil))
 }
 
-// checkEventLine checks every invariant of SPEC §3.3 on one line.
+// checkEventLine checks every invariant of docs/format.md §3.3 on one line.
 func checkEventLine(t *testing.T, line []byte, meta *EventMeta, msg *parse.Message) {
 	t.Helper()
 	if len(line) == 0 || line[len(line)-1] != '\n' {

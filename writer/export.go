@@ -52,7 +52,7 @@ const maxReported = 10
 // is printable ASCII, nothing in it acts on a terminal, and
 // strconv.Unquote(`"` + column + `"`) gives back the exact bytes. DETAIL
 // is printed as it stands in the file: a JSON object of printable ASCII
-// (its client strings stay percent-encoded, SPEC §3.4).
+// (its client strings stay percent-encoded, docs/format.md §3.4).
 //
 // With opts.JSON, JSON Lines: one object per input line with the keys
 // time, id, peer, auth, tls, flags (array), pri (number), facility and

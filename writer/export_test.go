@@ -21,7 +21,7 @@ func mkLine(cols ...string) string {
 }
 
 // ev and sec are the columns of a plausible events or security line after
-// LEN, with column i (1-based, as in SPEC §3.3) replaced.
+// LEN, with column i (1-based, as in docs/format.md §3.3) replaced.
 func ev(col int, v string) string {
 	c := []string{"2026-11-22T10:15:00.123456Z", "loghost-20261122T100000Z.9f3a61c0-7", "192.0.2.66:4000", "-", "tcp", "rfc5424", "34",
 		"2026-11-22T10:14:59Z", "web01", "sshd", "42", "ID47", "-", "hello"}

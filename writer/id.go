@@ -10,14 +10,14 @@ import (
 )
 
 // ErrInstance is returned by NewIDGen for an instance name outside
-// [A-Za-z0-9.-]+ (SPEC §1.1 --instance).
+// [A-Za-z0-9.-]+ (docs/operations.md --instance).
 var ErrInstance = errors.New("bad instance name")
 
 // maxInstance bounds the instance name to a DNS name's length: it begins
 // every event ID of every line, so it must stay short.
 const maxInstance = 253
 
-// IDGen makes event IDs (SPEC §3.3 column 3, [T 4, 21.3]) of the form
+// IDGen makes event IDs (docs/format.md §3.3 column 3, [T 4, 21.3]) of the form
 //
 //	<instance>-<boot token>-<n>
 //

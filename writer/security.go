@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// SecurityEvent is one line of the security stream (SPEC §3.4). Strings
+// SecurityEvent is one line of the security stream (docs/format.md §3.4). Strings
 // are borrowed for the call only.
 type SecurityEvent struct {
 	Time time.Time // written in UTC (column 2)
@@ -23,7 +23,7 @@ type SecurityEvent struct {
 	Detail *Detail
 }
 
-// AppendSecurity appends the whole security line of SPEC §3.4,
+// AppendSecurity appends the whole security line of docs/format.md §3.4,
 // "LEN\tTIME\tID\tPEER\tAUTH\tTLS\tACTION\tRESULT\tDETAIL\n".
 func AppendSecurity(dst []byte, ev *SecurityEvent) []byte {
 	detail := []byte("{}")
@@ -41,7 +41,7 @@ func AppendSecurity(dst []byte, ev *SecurityEvent) []byte {
 	return endLine(dst, start, guess)
 }
 
-// Detail builds the one-line JSON object of the DETAIL column (SPEC
+// Detail builds the one-line JSON object of the DETAIL column (docs/format.md
 // §3.4). Keys are written in the order they are added; the caller keeps
 // them lowercase snake_case and unique. The output is printable ASCII
 // only (see appendJSONString), so it never holds a raw TAB or LF.
@@ -79,7 +79,7 @@ func (d *Detail) Str(key, val string) {
 	d.end()
 }
 
-// Client adds a client-originated value: percent-encoded as SPEC §3.2
+// Client adds a client-originated value: percent-encoded as docs/format.md §3.2
 // says, then put in a JSON string (where '"' and '\\', which §3.2 keeps,
 // are escaped once more).
 func (d *Detail) Client(key string, val []byte) {

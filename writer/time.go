@@ -19,7 +19,7 @@ func append2(dst []byte, v int) []byte {
 }
 
 // AppendTime appends t in UTC as "2026-11-22T10:15:00.123456Z": always six
-// fraction digits, truncated to the microsecond (SPEC §3.3 TIME, [T 21.5]).
+// fraction digits, truncated to the microsecond (docs/format.md §3.3 TIME, [T 21.5]).
 // It avoids time.Format, which is several times slower on the hot path.
 //
 // Years outside 0000–9999 cannot come from a clock; they are written

@@ -1,4 +1,4 @@
-// Command soak is the helper of tests/soak.sh (issue 5): it plays the
+// Command soak is the helper of tests/soak.sh: it plays the
 // hostile clients during a soak run and counts the load messages found in
 // the event files afterwards. It is not a test and is never run by
 // `go test`.
