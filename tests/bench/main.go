@@ -1,5 +1,5 @@
 // Command bench measures sealog against rsyslog and syslog-ng on the same
-// machine, in the same run (issue 7): every receiver is configured here,
+// machine, in the same run: every receiver is configured here,
 // in a temporary directory, as a TLS syslog receiver that writes each
 // message to a file, and is driven by the same load generator, `sealog
 // send` in load mode. What counts is what the receiver wrote, not what

@@ -254,7 +254,7 @@ func runOnce(ctx context.Context, env *benchEnv, r *receiver, row rowKey, count,
 	return res
 }
 
-// parseLoader reads `sealog send`'s load-mode summary line (SPEC §1.2).
+// parseLoader reads `sealog send`'s load-mode summary line (docs/operations.md).
 func parseLoader(out string) (sent int64, secs float64) {
 	for _, f := range strings.Fields(out) {
 		k, v, _ := strings.Cut(f, "=")

@@ -192,12 +192,12 @@ func firstLine(b []byte) string {
 type sealogVariant struct{ seal, fsync string }
 
 var sealogVariants = map[string]sealogVariant{
-	// As issue 7 measures it: sealing every second, fsync every second.
+	// As the performance target measures it: sealing every second, fsync every second.
 	"sealog": {seal: "1s", fsync: "1s"},
-	// The sealing-overhead row (issue 3): checkpoints off, files still
+	// The sealing-overhead row: checkpoints off, files still
 	// hashed and final-sealed at rotation and stop.
 	"sealog-noseal": {seal: "0", fsync: "1s"},
-	// The durability-cost row (issue 7): fsync (and with it every
+	// The durability-cost row: fsync (and with it every
 	// checkpoint seal, which covers only durable bytes) once an hour, i.e.
 	// never during a run — what rsyslog and syslog-ng do with their
 	// defaults. Not a setting to run a log host on.

@@ -1,7 +1,7 @@
 //go:build linux
 
 // Command writeback measures what sealog's two page-cache measures do on
-// the machine it runs on (issue 7): it writes the same amount of data to a
+// the machine it runs on: it writes the same amount of data to a
 // file in 96 KiB writes, fsyncs every second as `--fsync-interval 1s`
 // does, and reports the kernel time per byte and the rate at which the
 // data became durable, in three modes:
