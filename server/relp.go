@@ -66,6 +66,12 @@ func (f failedReader) Read(p []byte) (int, error) {
 	return f.src.Read(p)
 }
 
+// relpFrame is a syslog command's data as the frame of docs/format.md §2
+// that every transport hands to appendFrame.
+func relpFrame(cmd relp.Command) parse.Frame {
+	return parse.Frame{Data: cmd.Data, Size: cmd.Size, Truncated: cmd.Truncated, Partial: cmd.Partial, SHA256: cmd.SHA256}
+}
+
 // serveRELP runs a RELP session (docs/format.md §9.1) on an established
 // connection and returns why it ended. The reader (this goroutine)
 // frames, parses and encodes like readFrames; every syslog command is
@@ -134,7 +140,7 @@ func (c *conn) serveRELP() string {
 					b = getBatch()
 				}
 				meta.Time = dr.lastRead
-				c.appendFrame(b, p, parse.Frame{Data: cmd.Data, Size: cmd.Size, Truncated: cmd.Truncated, Partial: cmd.Partial, SHA256: cmd.SHA256}, &meta)
+				c.appendFrame(b, p, relpFrame(cmd), &meta)
 			}
 			return end("reply_failed", false)
 		}
@@ -156,7 +162,7 @@ func (c *conn) serveRELP() string {
 				b = getBatch()
 			}
 			meta.Time = dr.lastRead
-			c.appendFrame(b, p, parse.Frame{Data: cmd.Data, Size: cmd.Size, Truncated: cmd.Truncated, Partial: cmd.Partial, SHA256: cmd.SHA256}, &meta)
+			c.appendFrame(b, p, relpFrame(cmd), &meta)
 			if cmd.Partial {
 				// Cut by the end of the connection: written (docs/format.md
 				// §2), not acknowledged; the sender sends it again.
